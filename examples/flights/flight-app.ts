@@ -1,0 +1,41 @@
+import type { Pool } from 'mariadb';
+
+import type { Outbox } from '../../src/index.ts';
+import { flightRecorded } from './events.ts';
+import type { Flight } from './flight-data.ts';
+
+/** Creates the app's own business table. */
+export async function createFlightsTable(pool: Pool): Promise<void> {
+  await pool.query(`CREATE TABLE IF NOT EXISTS flights (
+    flight_id BIGINT PRIMARY KEY,
+    departure DATETIME NOT NULL,
+    delay_minutes INT NOT NULL,
+    distance_miles INT NOT NULL,
+    origin CHAR(3) NOT NULL,
+    destination CHAR(3) NOT NULL
+  ) ENGINE=InnoDB`);
+}
+
+/**
+ * What a request handler of the product does: in one transaction, insert the flights into the
+ * business table and publish one FlightRecorded event each through the outbox.
+ */
+export async function recordFlights(pool: Pool, outbox: Outbox, flights: readonly Flight[]): Promise<void> {
+  const connection = await pool.getConnection();
+  try {
+    await connection.beginTransaction();
+    for (const flight of flights) {
+      await connection.query(
+        'INSERT INTO flights (flight_id, departure, delay_minutes, distance_miles, origin, destination) VALUES (?, ?, ?, ?, ?, ?)',
+        [flight.flight_id, new Date(flight.departure), flight.delay_minutes, flight.distance_miles, flight.origin, flight.destination],
+      );
+      await outbox.publish(connection, flightRecorded, flight);
+    }
+    await connection.commit();
+  } catch (error) {
+    await connection.rollback();
+    throw error;
+  } finally {
+    await connection.release();
+  }
+}

@@ -1,0 +1,14 @@
+export { UnsupportedSchemaError, compileColumns, fromBigQueryRow, toBigQueryRow } from './avro-columns.ts';
+export type { Column } from './avro-columns.ts';
+export { createEmulatorClient } from './client.ts';
+export type { EmulatorClientOptions } from './client.ts';
+export { BigQueryQueryError, BigQueryWriteError, isRetriable } from './errors.ts';
+export { BigQueryEventSink } from './event-sink.ts';
+export { EventTable, eventMetadataFields } from './event-table.ts';
+export type { EventOrigin } from './event-table.ts';
+export { RowWriter } from './row-writer.ts';
+export type { RejectedRow, RowToInsert, RowWriterOptions } from './row-writer.ts';
+export { IncompatibleColumnError, planSchemaChange } from './schema-evolution.ts';
+export { BigQueryStateBackend } from './state-table.ts';
+export { TableManager } from './table-manager.ts';
+export type { TableLayout } from './table-manager.ts';

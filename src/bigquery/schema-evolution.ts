@@ -1,0 +1,71 @@
+import type { TableField } from '@google-cloud/bigquery';
+
+import { TributaryError } from '../errors.ts';
+
+/** A column exists with a different type than the schema now needs. */
+export class IncompatibleColumnError extends TributaryError {
+  constructor(table: string, column: string, existing: string, wanted: string) {
+    super(
+      'SCHEMA_INCOMPATIBLE',
+      `Column ${column} of BigQuery table ${table} is ${existing} but the event schema now needs ${wanted}. ` +
+        'BigQuery cannot change a column type in place: add a new field under another name instead.',
+    );
+  }
+}
+
+export interface SchemaChange {
+  /** The full field list to set on the table. */
+  readonly fields: TableField[];
+  /** Dotted paths of the columns that are new. */
+  readonly added: string[];
+}
+
+/**
+ * Works out the table schema that holds both the existing columns and the wanted ones. Columns
+ * only ever get added, as NULLABLE; nothing is removed, so older rows and readers keep working.
+ */
+export function planSchemaChange(table: string, existing: readonly TableField[], wanted: readonly TableField[]): SchemaChange {
+  const added: string[] = [];
+  const fields = mergeFields(table, existing, wanted, '', added);
+  return { fields, added };
+}
+
+function mergeFields(table: string, existing: readonly TableField[], wanted: readonly TableField[], prefix: string, added: string[]): TableField[] {
+  const merged = existing.map((field) => ({ ...field }));
+  for (const want of wanted) {
+    const path = `${prefix}${want.name}`;
+    const current = merged.find((field) => field.name?.toLowerCase() === want.name?.toLowerCase());
+    if (!current) {
+      merged.push(asAddable(want));
+      added.push(path);
+      continue;
+    }
+    const currentType = normalizeType(current.type);
+    const wantedType = normalizeType(want.type);
+    if (currentType !== wantedType || (current.mode === 'REPEATED') !== (want.mode === 'REPEATED')) {
+      throw new IncompatibleColumnError(table, path, describe(current), describe(want));
+    }
+    if (wantedType === 'RECORD') {
+      current.fields = mergeFields(table, current.fields ?? [], want.fields ?? [], `${path}.`, added);
+    }
+  }
+  return merged;
+}
+
+/** A column added to an existing table must not be REQUIRED, and neither may its subfields. */
+function asAddable(field: TableField): TableField {
+  const addable: TableField = { ...field, mode: field.mode === 'REPEATED' ? 'REPEATED' : 'NULLABLE' };
+  if (field.fields) addable.fields = field.fields.map(asAddable);
+  return addable;
+}
+
+const typeAliases: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', STRUCT: 'RECORD' };
+
+function normalizeType(type: string | undefined): string {
+  const upper = (type ?? '').toUpperCase();
+  return typeAliases[upper] ?? upper;
+}
+
+function describe(field: TableField): string {
+  return `${field.mode ?? 'NULLABLE'} ${normalizeType(field.type)}`;
+}

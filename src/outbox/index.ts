@@ -1,0 +1,11 @@
+export { bucketOf } from './bucket.ts';
+export { Outbox, OutboxWriteError, maxKeyLength } from './outbox.ts';
+export type { OutboxOptions, PublishOptions, PublishedEvent } from './outbox.ts';
+export { countUnpublished, markPublished, readUnpublished } from './outbox-rows.ts';
+export type { OutboxRow } from './outbox-rows.ts';
+export { migrateOutbox, outboxTables } from './outbox-schema.ts';
+export type { OutboxTables } from './outbox-schema.ts';
+export { Relay, RelaySendError } from './relay.ts';
+export type { RelayOptions } from './relay.ts';
+export { mariadbExecutor, toSqlExecutor } from './sql-executor.ts';
+export type { SqlExecutor, SqlResult, SqlRow, TransactionHandle } from './sql-executor.ts';
