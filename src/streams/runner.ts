@@ -33,6 +33,11 @@ export interface RunnerOptions {
   readonly deadLetterTopic?: string;
   /** Clean state entries kept in memory per store. @defaultValue 10000 */
   readonly cacheSize?: number;
+  /**
+   * Most bytes fetched per partition and batch; smaller batches commit more often.
+   * @defaultValue 1048576 (kafkajs's default)
+   */
+  readonly maxBatchBytes?: number;
   /** Partitions processed at the same time. @defaultValue 1 */
   readonly partitionsConsumedConcurrently?: number;
   readonly logger?: Logger;
@@ -68,6 +73,7 @@ export class Runner {
     }
     positiveInteger('cacheSize', options.cacheSize, 1);
     positiveInteger('partitionsConsumedConcurrently', options.partitionsConsumedConcurrently, 1);
+    positiveInteger('maxBatchBytes', options.maxBatchBytes, 1);
     options.topology.validate();
     this.applicationId = options.applicationId;
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}.dead-letters`;
@@ -131,7 +137,11 @@ export class Runner {
     this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.#producer.connect();
 
-    this.#consumer = kafka.consumer({ groupId: this.applicationId, readUncommitted: false });
+    this.#consumer = kafka.consumer({
+      groupId: this.applicationId,
+      readUncommitted: false,
+      maxBytesPerPartition: this.#options.maxBatchBytes ?? 1_048_576,
+    });
     // After a rebalance another process may have changed keys this one cached: read them again.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {
       for (const store of this.#stores.values()) store.reset();
