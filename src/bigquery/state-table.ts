@@ -59,7 +59,7 @@ export class BigQueryStateBackend<V> implements StateBackend<V> {
     });
     await this.#manager.ensureView(
       this.viewId,
-      `SELECT * EXCEPT (_version, _deleted) FROM (${this.#latestVersionsQuery('TRUE')}) WHERE NOT _deleted`,
+      `SELECT * EXCEPT (_version, _deleted) FROM (${this.#latestVersionsQuery('TRUE')}) WHERE _version = 1 AND NOT _deleted`,
       `Newest value of each key of state store ${this.viewId}.`,
     );
   }

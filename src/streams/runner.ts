@@ -160,7 +160,7 @@ export class Runner {
     });
   }
 
-  async #handleBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #handleBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const timer = this.#metrics.runnerBatchSeconds.startTimer();
     const records: InputRecord[] = batch.messages.map((message) => ({
@@ -177,9 +177,10 @@ export class Runner {
     try {
       const result = await this.#processor!.process(records);
       await sendDeadLetters(this.#producer!, this.deadLetterTopic, this.applicationId, result.deadLetters);
-      await this.#consumer!.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: String(records.at(-1)!.offset + 1) },
-      ]);
+      const lastOffset = records.at(-1)!.offset;
+      await this.#consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(lastOffset + 1) }]);
+      // Committing does not move kafkajs's fetch position; resolving does, so the batch is not fetched again.
+      resolveOffset(String(lastOffset));
       this.#record(batch.topic, result.processed, result.skipped, result.deadLetters);
       this.#logger.debug({ ...position, records: records.length, skipped: result.skipped }, 'batch committed');
     } catch (error) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { Outbox, Relay, Runner, consumerLag, ensureTopics } from '../../src/index.ts';
+import { Outbox, Relay, Runner, consumerLag, createJsonLogger, ensureTopics } from '../../src/index.ts';
 import { scoreEvents } from '../support/scores.ts';
 import { makeScores, publishScores, totalsOf } from '../support/scores-fixture.ts';
 import { createTestDatabase, eventually, stack, testBigQuery, testKafka, testRegistry, uniqueName } from '../support/stack.ts';
@@ -25,7 +25,7 @@ describe('pipeline from MariaDB to BigQuery', () => {
     await registry.register(events.scoreRecorded);
     await ensureTopics(kafka, [{ topic, partitions: 3 }]);
     relay = new Relay({ pool: database.pool, kafka, pollIntervalMs: 50 });
-    runner = new Runner({ applicationId, topology: events.topology(), kafka, registry, bigquery: { client: bigquery, dataset } });
+    runner = new Runner({ applicationId, topology: events.topology(), kafka, registry, bigquery: { client: bigquery, dataset }, logger: process.env.TEST_LOG ? createJsonLogger({ level: 'debug' }) : undefined });
     await relay.start();
     await runner.start();
 
