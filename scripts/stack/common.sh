@@ -81,3 +81,10 @@ wait_for_process() {
     sleep 0.5
   done
 }
+
+# Fails when a process already listens on the TCP port on 127.0.0.1.
+require_free_port() {
+  if port_open "$1"; then
+    fail "port $1 on 127.0.0.1 is already taken by another process"
+  fi
+}

@@ -7,6 +7,7 @@ export { BigQueryEventSink } from './event-sink.ts';
 export { EventTable, eventMetadataFields } from './event-table.ts';
 export type { EventOrigin } from './event-table.ts';
 export { RowWriter } from './row-writer.ts';
+export { runQuery } from './run-query.ts';
 export type { RejectedRow, RowToInsert, RowWriterOptions } from './row-writer.ts';
 export { IncompatibleColumnError, planSchemaChange } from './schema-evolution.ts';
 export { BigQueryStateBackend } from './state-table.ts';

@@ -32,11 +32,18 @@ interface InsertErrorDetail {
   errors?: { reason?: string; message?: string }[];
 }
 
+interface RowFailure {
+  readonly index: number;
+  readonly retriable: boolean;
+  readonly reason: string;
+  readonly message: string;
+}
+
 /**
  * Streams rows into BigQuery tables with insertAll. Requests stay under the size limits; transient
  * failures (rate limits, backend errors, rows `stopped` because another row was invalid) are retried
- * with exponential back-off; rows BigQuery finds `invalid` are returned to the caller, which sends
- * them to the dead letter topic.
+ * with exponential back-off; rows BigQuery finds `invalid`, and single rows whose requests keep
+ * failing while the table is reachable, are returned to the caller, which dead-letters them.
  */
 export class RowWriter {
   readonly #dataset: Dataset;
@@ -85,33 +92,67 @@ export class RowWriter {
 
   async #insertChunk(tableId: string, rows: readonly RowToInsert[], chunk: readonly number[]): Promise<RejectedRow[]> {
     const table = this.#dataset.table(tableId);
-    const rejected: RejectedRow[] = [];
-    let pending = [...chunk];
+    // Rows are blamed only while the table stays reachable; an outage throws, and the runner
+    // processes the whole batch again later.
+    const outcome = await this.#insertIsolating(table, rows, chunk, tableId, this.#maxAttempts);
+    return [...outcome.rejected, ...outcome.failedRequests];
+  }
 
+  /**
+   * Inserts the rows; when a whole request keeps failing (some emulators fail the request for one
+   * invalid row instead of reporting the row), splits it in halves until the failing rows are alone.
+   */
+  async #insertIsolating(
+    table: ReturnType<Dataset['table']>,
+    rows: readonly RowToInsert[],
+    indexes: readonly number[],
+    tableId: string,
+    attempts: number,
+  ): Promise<{ rejected: RejectedRow[]; failedRequests: RejectedRow[] }> {
+    const rejected: RejectedRow[] = [];
+    let pending = [...indexes];
     for (let attempt = 1; pending.length > 0; attempt++) {
-      const failures = await this.#tryInsert(table, rows, pending, tableId, attempt);
+      let failures: RowFailure[];
+      try {
+        failures = await this.#tryInsert(table, rows, pending);
+      } catch (error) {
+        if (attempt < attempts && isRetriable(error)) {
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        if (!(await this.#tableReachable(table))) {
+          throw new BigQueryWriteError(tableId, `BigQuery is unreachable: ${errorMessage(error)}`, { cause: error, retriable: true });
+        }
+        if (pending.length === 1) {
+          return { rejected, failedRequests: [{ index: pending[0]!, reason: 'request', message: errorMessage(error) }] };
+        }
+        const middle = Math.ceil(pending.length / 2);
+        const halves = [pending.slice(0, middle), pending.slice(middle)];
+        const failedRequests: RejectedRow[] = [];
+        for (const half of halves) {
+          const outcome = await this.#insertIsolating(table, rows, half, tableId, 2);
+          rejected.push(...outcome.rejected);
+          failedRequests.push(...outcome.failedRequests);
+        }
+        return { rejected, failedRequests };
+      }
+
       const retry: number[] = [];
       for (const failure of failures) {
         if (failure.retriable) retry.push(failure.index);
         else rejected.push({ index: failure.index, reason: failure.reason, message: failure.message });
       }
-      if (retry.length > 0 && attempt >= this.#maxAttempts) {
+      if (retry.length > 0 && attempt >= attempts) {
         throw new BigQueryWriteError(tableId, `${retry.length} rows still failing after ${attempt} attempts.`, { retriable: true });
       }
       if (retry.length > 0) await sleep(backoffMs(attempt));
       pending = retry;
     }
-    return rejected;
+    return { rejected, failedRequests: [] };
   }
 
-  /** Sends one request; returns the rows that failed, with whether each is worth retrying. */
-  async #tryInsert(
-    table: ReturnType<Dataset['table']>,
-    rows: readonly RowToInsert[],
-    pending: readonly number[],
-    tableId: string,
-    attempt: number,
-  ): Promise<{ index: number; retriable: boolean; reason: string; message: string }[]> {
+  /** Sends one request. Returns the rows BigQuery reported as failed; throws when the request failed. */
+  async #tryInsert(table: ReturnType<Dataset['table']>, rows: readonly RowToInsert[], pending: readonly number[]): Promise<RowFailure[]> {
     try {
       await table.insert(
         pending.map((index) => ({ insertId: rows[index]!.insertId, json: rows[index]!.json })),
@@ -123,14 +164,20 @@ export class RowWriter {
       if ((error as { name?: string }).name === 'PartialFailureError' && Array.isArray(details)) {
         return details.map((detail) => this.#rowFailure(rows, pending, detail));
       }
-      if (isRetriable(error) && attempt < this.#maxAttempts) {
-        return pending.map((index) => ({ index, retriable: true, reason: 'request', message: errorMessage(error) }));
-      }
-      throw new BigQueryWriteError(tableId, errorMessage(error), { cause: error, retriable: isRetriable(error) });
+      throw error;
     }
   }
 
-  #rowFailure(rows: readonly RowToInsert[], pending: readonly number[], detail: InsertErrorDetail) {
+  async #tableReachable(table: ReturnType<Dataset['table']>): Promise<boolean> {
+    try {
+      await table.getMetadata();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #rowFailure(rows: readonly RowToInsert[], pending: readonly number[], detail: InsertErrorDetail): RowFailure {
     const sent = detail.row as { insertId?: string } | undefined;
     const index = pending.find((candidate) => rows[candidate]!.insertId === sent?.insertId) ?? pending[0]!;
     const reasons = detail.errors ?? [];

@@ -69,3 +69,12 @@ function normalizeType(type: string | undefined): string {
 function describe(field: TableField): string {
   return `${field.mode ?? 'NULLABLE'} ${normalizeType(field.type)}`;
 }
+
+/** Renders a column type in BigQuery DDL, such as `ARRAY<STRUCT<key STRING, value INT64>>`. */
+export function ddlType(field: TableField): string {
+  const base =
+    normalizeType(field.type) === 'RECORD'
+      ? `STRUCT<${(field.fields ?? []).map((sub) => `\`${sub.name}\` ${ddlType(sub)}`).join(', ')}>`
+      : normalizeType(field.type);
+  return field.mode === 'REPEATED' ? `ARRAY<${base}>` : base;
+}

@@ -4,8 +4,8 @@ import type { StateBackend, StoredState, StoreDefinition } from '../streams/inde
 import { compileColumns, fromBigQueryRow, toBigQueryRow } from './avro-columns.ts';
 import type { Column } from './avro-columns.ts';
 import { UnsupportedSchemaError } from './avro-columns.ts';
-import { BigQueryQueryError } from './errors.ts';
 import type { RowWriter } from './row-writer.ts';
+import { runQuery } from './run-query.ts';
 import type { TableManager } from './table-manager.ts';
 import { BigQueryWriteError } from './errors.ts';
 
@@ -68,16 +68,15 @@ export class BigQueryStateBackend<V> implements StateBackend<V> {
     const found = new Map<string, StoredState<V>>();
     for (let start = 0; start < keys.length; start += keysPerQuery) {
       const chunk = keys.slice(start, start + keysPerQuery);
-      let rows: Record<string, unknown>[];
-      try {
-        [rows] = await this.#bigquery.query({
+      const rows = await runQuery(
+        this.#bigquery,
+        {
           query: `SELECT * FROM (${this.#latestVersionsQuery('_key IN UNNEST(@keys)')}) WHERE _version = 1`,
           params: { keys: chunk },
           types: { keys: ['STRING'] },
-        });
-      } catch (error) {
-        throw new BigQueryQueryError(`reading ${chunk.length} keys from ${this.versionsTableId}`, error);
-      }
+        },
+        `reading ${chunk.length} keys from ${this.versionsTableId}`,
+      );
       for (const row of rows) found.set(String(row._key), this.#toState(row));
     }
     return found;

@@ -3,8 +3,8 @@ import type { BigQuery, Dataset, TableField, TableMetadata } from '@google-cloud
 import type { Logger } from '../observe/index.ts';
 import { silentLogger } from '../observe/index.ts';
 import { BigQueryQueryError } from './errors.ts';
-import { IncompatibleColumnError } from './schema-evolution.ts';
-import { planSchemaChange } from './schema-evolution.ts';
+import { runQuery } from './run-query.ts';
+import { ddlType, planSchemaChange } from './schema-evolution.ts';
 
 export interface TableLayout {
   /** Column used for daily time partitioning. */
@@ -108,18 +108,28 @@ export class TableManager {
   async #evolveTable(tableId: string, fields: readonly TableField[]): Promise<void> {
     const table = this.dataset.table(tableId);
     const [metadata] = await table.getMetadata();
-    const existing: TableField[] = metadata.schema?.fields ?? [];
-    const change = planSchemaChange(tableId, existing, fields);
+    const change = planSchemaChange(tableId, metadata.schema?.fields ?? [], fields);
     if (change.added.length === 0) return;
 
-    try {
-      await table.setMetadata({ schema: { fields: change.fields }, etag: metadata.etag });
-    } catch (error) {
-      if (error instanceof IncompatibleColumnError) throw error;
-      // A concurrent writer may have evolved the table first (etag mismatch); check again.
-      const [fresh] = await table.getMetadata();
-      if (planSchemaChange(tableId, fresh.schema?.fields ?? [], fields).added.length > 0) {
-        throw new BigQueryQueryError(`adding columns ${change.added.join(', ')} to ${tableId}`, error);
+    // New top-level columns go through DDL, which changes both the stored rows and the schema.
+    for (const field of change.fields) {
+      if (!change.added.includes(field.name!)) continue;
+      await runQuery(
+        this.#bigquery,
+        { query: `ALTER TABLE ${this.qualified(tableId)} ADD COLUMN IF NOT EXISTS \`${field.name}\` ${ddlType(field)}` },
+        `adding column ${field.name} to ${tableId}`,
+      );
+    }
+
+    // New fields inside records have no DDL form, and some emulators apply DDL to storage only:
+    // whatever the table's schema still lacks is added through a schema update.
+    const [fresh] = await table.getMetadata();
+    const remaining = planSchemaChange(tableId, fresh.schema?.fields ?? [], fields);
+    if (remaining.added.length > 0) {
+      try {
+        await table.setMetadata({ schema: { fields: remaining.fields } });
+      } catch (error) {
+        throw new BigQueryQueryError(`adding columns ${remaining.added.join(', ')} to ${tableId}`, error);
       }
     }
     this.#logger.info({ table: tableId, added_columns: change.added }, 'added columns for a new schema version');
