@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 import type { EventInput } from '../../src/index.ts';
 import type { flightRecorded } from './events.ts';
@@ -16,8 +17,10 @@ interface VegaFlight {
 
 /** Reads the 20,000 US flights of 2001 shipped in the vega-datasets package. */
 export async function loadFlights(): Promise<Flight[]> {
+  // The package's exports map hides its data folder, so find the folder from its entry point.
   const require = createRequire(import.meta.url);
-  const file = require.resolve('vega-datasets/data/flights-20k.json');
+  const packageRoot = path.resolve(path.dirname(require.resolve('vega-datasets')), '..');
+  const file = path.join(packageRoot, 'data', 'flights-20k.json');
   const records = JSON.parse(await readFile(file, 'utf8')) as VegaFlight[];
   return records.map((record, index) => ({
     flight_id: index + 1,

@@ -84,7 +84,7 @@ async function main(): Promise<number> {
     printReport({
       flights: flights.length,
       eventsInBigQuery,
-      airports: expected,
+      airports: readStats(statRows),
       mismatches,
       writeSeconds: (writtenAt - startedAt) / 1000,
       totalSeconds: (doneAt - startedAt) / 1000,
@@ -124,6 +124,20 @@ function parsePoolUrl(url: URL): PoolConfig {
     password: decodeURIComponent(url.password),
     database: url.pathname.slice(1),
   };
+}
+
+function readStats(rows: Record<string, unknown>[]): Map<string, AirportStats> {
+  return new Map(
+    rows.map((row) => [
+      String(row._key),
+      {
+        flights: Number(row.flights),
+        delayed_flights: Number(row.delayed_flights),
+        total_delay_minutes: Number(row.total_delay_minutes),
+        max_delay_minutes: Number(row.max_delay_minutes),
+      },
+    ]),
+  );
 }
 
 interface Mismatch {
