@@ -168,13 +168,17 @@ export class RowWriter {
     }
   }
 
+  /** Asks for the table's metadata, three times, because a failed insert may leave a broken connection behind. */
   async #tableReachable(table: ReturnType<Dataset['table']>): Promise<boolean> {
-    try {
-      await table.getMetadata();
-      return true;
-    } catch {
-      return false;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await table.getMetadata();
+        return true;
+      } catch {
+        await sleep(backoffMs(attempt));
+      }
     }
+    return false;
   }
 
   #rowFailure(rows: readonly RowToInsert[], pending: readonly number[], detail: InsertErrorDetail): RowFailure {
