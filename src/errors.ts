@@ -53,7 +53,7 @@ export class InvalidOptionError extends TributaryError {
   }
 }
 
-/** A feature that is not built; the message says what to do instead. */
+/** A feature that is not built; the message names what to do instead. */
 export class UnsupportedError extends TributaryError {
   constructor(message: string) {
     super('UNSUPPORTED', message);

@@ -35,7 +35,7 @@ const database = 'tributary_demo';
 async function main(): Promise<number> {
   const stack = localStack();
   const logger = createJsonLogger({ level: (process.env.TRIBUTARY_LOG_LEVEL as 'info') ?? 'warn' });
-  const kafka = new Kafka({ clientId: 'flights-demo', brokers: stack.kafkaBrokers, logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: 'flights-demo', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
   const bigquery = createEmulatorClient({ apiEndpoint: stack.bigQueryEndpoint, projectId: stack.bigQueryProject });
 
   console.log('Preparing: a fresh database, topic and dataset');

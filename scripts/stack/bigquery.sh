@@ -62,7 +62,6 @@ emulator_installed() {
 
 install_emulator() {
   if emulator_installed; then
-    log "bqemulator $BQEMULATOR_VERSION is already installed in $VENV_DIR"
     return 0
   fi
   command -v "$PYTHON" >/dev/null || fail "$PYTHON not found; bqemulator needs Python 3.11 or newer (set BIGQUERY_PYTHON)"
@@ -115,13 +114,13 @@ launch_emulator() {
 
 start_emulator() {
   if pid_alive "$PID_FILE"; then
-    log "bqemulator is already running (pid $(cat "$PID_FILE"))"
-  else
-    require_free_port "$BIGQUERY_PORT"
-    require_free_port "$BIGQUERY_GRPC_PORT"
-    install_emulator
-    launch_emulator
+    wait_for_process 60 bqemulator "$PID_FILE" "$LOG_FILE" emulator_ready
+    return 0
   fi
+  require_free_port "$BIGQUERY_PORT"
+  require_free_port "$BIGQUERY_GRPC_PORT"
+  install_emulator
+  launch_emulator
   wait_for_process 60 bqemulator "$PID_FILE" "$LOG_FILE" emulator_ready
   log "bqemulator is ready at http://127.0.0.1:$BIGQUERY_PORT (project $BIGQUERY_PROJECT)"
 }

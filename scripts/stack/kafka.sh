@@ -167,8 +167,8 @@ format_storage() {
   cluster_id=$(run_kafka_class kafka.tools.StorageTool random-uuid)
   log "formatting the Kafka log directory $KAFKA_DATA_DIR with cluster id $cluster_id"
   run_kafka_class kafka.tools.StorageTool format --standalone \
-    --cluster-id "$cluster_id" --config "$KAFKA_CONFIG" >&2 ||
-    fail "kafka.tools.StorageTool format failed for $KAFKA_CONFIG"
+    --cluster-id "$cluster_id" --config "$KAFKA_CONFIG" >"$KAFKA_DATA_DIR.format.log" 2>&1 ||
+    fail "kafka.tools.StorageTool format failed for $KAFKA_CONFIG; see $KAFKA_DATA_DIR.format.log"
 }
 
 require_free_ports() {

@@ -25,7 +25,6 @@ SUBJECTS_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects
 
 install_registry() {
   if [[ -f $INSTALL_DIR/quarkus-run.jar ]]; then
-    log "Apicurio Registry $APICURIO_VERSION is already installed in $INSTALL_DIR"
     return 0
   fi
   log "fetching $APICURIO_ARTIFACT with Maven"
@@ -95,13 +94,13 @@ launch_registry() {
 
 start_registry() {
   if pid_alive "$PID_FILE"; then
-    log "Apicurio Registry is already running (pid $(cat "$PID_FILE"))"
-  else
-    require_free_port "$REGISTRY_PORT"
-    require_free_port "$REGISTRY_MANAGEMENT_PORT"
-    install_registry
-    launch_registry
+    wait_for_process 120 "Apicurio Registry" "$PID_FILE" "$LOG_FILE" registry_ready
+    return 0
   fi
+  require_free_port "$REGISTRY_PORT"
+  require_free_port "$REGISTRY_MANAGEMENT_PORT"
+  install_registry
+  launch_registry
   wait_for_process 120 "Apicurio Registry" "$PID_FILE" "$LOG_FILE" registry_ready
   log "Apicurio Registry is ready at http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7"
 }

@@ -128,7 +128,7 @@ function mapPrimitive(name: string, path: string, context: MappingContext): Valu
         fromBigQuery: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'base64')),
       };
     case 'null':
-      throw new UnsupportedSchemaError(context.recordName, path, 'a field of type "null" alone holds no data; remove it.');
+      throw new UnsupportedSchemaError(context.recordName, path, 'a field of type "null" alone carries no data; remove the field.');
     default:
       throw new UnsupportedSchemaError(context.recordName, path, `"${name}" is neither a primitive type nor a named type of this schema.`);
   }

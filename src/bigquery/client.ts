@@ -44,8 +44,8 @@ export function createEmulatorClient(options: EmulatorClientOptions): BigQuery {
     projectId: options.projectId,
     apiEndpoint: options.apiEndpoint.replace(/\/$/, ''),
     authClient: emulatorAuthClient as never,
-    // Tributary's row writer retries inserts itself; the client's own retries of an insert the
-    // emulator fails with HTTP 500 add some 15 seconds per failing request.
+    // Tributary's row writer retries inserts itself. The client's own retries would add about
+    // 15 seconds to each insert that the emulator fails with HTTP 500.
     autoRetry: false,
   });
 }

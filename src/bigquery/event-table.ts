@@ -6,7 +6,7 @@ import type { Column } from './avro-columns.ts';
 import { UnsupportedSchemaError } from './avro-columns.ts';
 import type { TableManager } from './table-manager.ts';
 
-/** Where an event came from, as stored in the metadata columns of its row. */
+/** Source of an event, as stored in the metadata columns of its row. */
 export interface EventOrigin {
   readonly eventId: string;
   readonly key: string;

@@ -40,10 +40,10 @@ interface RowFailure {
 }
 
 /**
- * Streams rows into BigQuery tables with insertAll. Requests stay under the size limits; transient
- * failures (rate limits, backend errors, rows `stopped` because another row was invalid) are retried
- * with exponential back-off; rows BigQuery finds `invalid`, and single rows whose requests keep
- * failing while the table is reachable, are returned to the caller, which dead-letters them.
+ * Streams rows into BigQuery tables with insertAll, in requests under the size limits. Transient
+ * failures (rate limits, backend errors, rows `stopped` because another row was invalid) are
+ * retried with exponential back-off. Rows that BigQuery finds `invalid` are returned to the caller,
+ * which dead-letters them. So are single rows whose requests keep failing while the table is reachable.
  */
 export class RowWriter {
   readonly #dataset: Dataset;
@@ -99,8 +99,8 @@ export class RowWriter {
   }
 
   /**
-   * Inserts the rows; when a whole request keeps failing (some emulators fail the request for one
-   * invalid row instead of reporting the row), splits it in halves until the failing rows are alone.
+   * Inserts the rows. When a whole request keeps failing, it splits the request in halves until the
+   * failing rows are alone, because some emulators fail the request for one invalid row.
    */
   async #insertIsolating(
     table: ReturnType<Dataset['table']>,

@@ -4,8 +4,8 @@ import { BigQueryQueryError } from './errors.ts';
 
 /**
  * Runs a query as a job and returns its rows. Unlike `bigquery.query()`, a failed job always
- * throws here: some emulators answer `query()` for invalid SQL with an empty result and no error,
- * which would read as "no rows" (for a state store, as "no state").
+ * throws here. Some emulators return an empty result and no error from `query()` for invalid SQL,
+ * which a state store would read as "no state".
  */
 export async function runQuery(bigquery: BigQuery, query: Query, action: string): Promise<Record<string, unknown>[]> {
   try {

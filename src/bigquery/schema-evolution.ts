@@ -21,8 +21,8 @@ export interface SchemaChange {
 }
 
 /**
- * Works out the table schema that holds both the existing columns and the wanted ones. Columns
- * only ever get added, as NULLABLE; nothing is removed, so older rows and readers keep working.
+ * Computes the table schema that contains both the existing columns and the wanted ones. Columns
+ * are only added, as NULLABLE, and never removed, so older rows and readers keep working.
  */
 export function planSchemaChange(table: string, existing: readonly TableField[], wanted: readonly TableField[]): SchemaChange {
   const added: string[] = [];

@@ -15,9 +15,9 @@ export interface TableLayout {
 }
 
 /**
- * Creates and evolves the tables and views of one dataset. Tables are created from a column list;
- * on later starts, columns that are new in the list are added as NULLABLE (BigQuery cannot add
- * REQUIRED columns to a table with rows). Safe to call from several processes at once.
+ * Creates and evolves the tables and views of one dataset. Tables are created from a column list.
+ * On later starts, columns that are new in the list are added as NULLABLE, because BigQuery cannot
+ * add REQUIRED columns to a table with rows. Safe to call from several processes at once.
  */
 export class TableManager {
   readonly dataset: Dataset;

@@ -42,7 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const url = values['mariadb-url'] ?? process.env.TRIBUTARY_MARIADB_URL;
   if (!url) {
-    console.error('Missing --mariadb-url (or TRIBUTARY_MARIADB_URL): the database that holds the outbox.');
+    console.error('Missing --mariadb-url (or TRIBUTARY_MARIADB_URL): the URL of the database that contains the outbox.');
     return 2;
   }
 

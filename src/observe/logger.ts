@@ -17,7 +17,7 @@ export type LogLevel = (typeof logLevels)[number];
 export interface JsonLoggerOptions {
   /** @defaultValue 'info' */
   readonly level?: LogLevel;
-  /** Where the JSON lines go. @defaultValue process.stderr */
+  /** Stream the JSON lines are written to. @defaultValue process.stderr */
   readonly destination?: { write(line: string): unknown };
 }
 

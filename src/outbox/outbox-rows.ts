@@ -15,8 +15,8 @@ export interface OutboxRow {
 }
 
 /**
- * Reads the oldest unpublished rows. There is no "last id seen" cursor: every call starts again
- * from the unpublished index, because an id handed out at insert becomes visible only at commit,
+ * Reads the oldest unpublished rows. Every call starts again from the index on unpublished rows,
+ * with no "last id seen" cursor. An id is handed out at insert but becomes visible only at commit,
  * so a row with a lower id can appear after rows with higher ids were read.
  */
 export async function readUnpublished(executor: SqlExecutor, tables: OutboxTables, limit: number): Promise<OutboxRow[]> {

@@ -9,7 +9,7 @@ import type { OutboxTables } from './outbox-schema.ts';
 import { toSqlExecutor } from './sql-executor.ts';
 import type { SqlExecutor, TransactionHandle } from './sql-executor.ts';
 
-/** Longest key the outbox stores, in characters (the width of the `event_key` column). */
+/** Maximum key length the outbox stores, in characters (the width of the `event_key` column). */
 export const maxKeyLength = 512;
 
 export interface OutboxOptions {
@@ -122,8 +122,8 @@ export class Outbox {
   }
 
   async #nextKeySeq(executor: SqlExecutor, event: AnyEventDefinition, key: string): Promise<bigint> {
-    // LAST_INSERT_ID(expr) makes the server report the new counter value in the statement's result,
-    // which saves a SELECT round trip; the row stays locked until the transaction ends.
+    // LAST_INSERT_ID(expr) makes the server return the new counter value with the statement's
+    // result, which saves a SELECT round trip. The row stays locked until the transaction ends.
     const result = await executor.execute(
       `INSERT INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, LAST_INSERT_ID(1))
        ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)`,

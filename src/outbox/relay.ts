@@ -14,7 +14,7 @@ import type { OutboxTables } from './outbox-schema.ts';
 import { mariadbExecutor } from './sql-executor.ts';
 
 export interface RelayOptions {
-  /** Pool of the database that holds the outbox. The relay takes one connection at a time. */
+  /** Pool of the database that contains the outbox. The relay takes one connection at a time. */
   readonly pool: Pool;
   /** kafkajs client; the relay creates its own idempotent producer from it. */
   readonly kafka: Kafka;
@@ -24,13 +24,13 @@ export interface RelayOptions {
   readonly batchSize?: number;
   /** Wait between polls when the outbox is empty, in milliseconds, before jitter. @defaultValue 200 */
   readonly pollIntervalMs?: number;
-  /** Longest wait after a failed batch, in milliseconds; waits grow from 100 ms. @defaultValue 5000 */
+  /** Maximum wait after a failed batch, in milliseconds; waits grow from 100 ms. @defaultValue 5000 */
   readonly maxBackoffMs?: number;
   readonly logger?: Logger;
   readonly metrics?: TributaryMetrics;
 }
 
-/** Sending a batch to Kafka or marking it failed; the batch is retried, nothing is lost. */
+/** Sending a batch to Kafka failed; the relay retries the batch, whose rows stay unpublished. */
 export class RelaySendError extends TributaryError {
   constructor(problem: string, cause?: unknown) {
     super('RELAY_SEND_FAILED', `Relay batch failed: ${problem}`, { cause, retriable: true });

@@ -12,7 +12,7 @@ export interface SqlResult {
 
 /**
  * The few SQL operations the outbox needs from the caller's transaction. Adapters turn a driver's
- * connection into one; `kind` tells an adapter from a raw connection.
+ * connection into one, and `kind` distinguishes an adapter from a raw connection.
  */
 export interface SqlExecutor {
   readonly kind: 'tributary.sql-executor';

@@ -26,8 +26,8 @@ interface DecodedRecord {
 
 /**
  * Runs the topology over one batch of records of one partition and writes the results: sink rows
- * and changed state. It does not commit offsets; the caller does that once this returns, so a crash
- * at any point processes the batch again, and stored offsets make state changes apply once.
+ * and changed state. The caller commits the offsets once this returns. A crash before that
+ * processes the batch again, and the offsets stored with the state make state changes apply once.
  */
 export class BatchProcessor {
   readonly #pipelinesByTopic = new Map<string, Pipeline[]>();

@@ -12,7 +12,7 @@ export interface SinkRejection {
   readonly reason: string;
 }
 
-/** Where a stream's events are written, such as a BigQuery event table. */
+/** Destination of a stream's events, such as a BigQuery event table. */
 export interface EventSink {
   readonly name: string;
   /** Prepares the destination (creates or evolves the table). */

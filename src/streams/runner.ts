@@ -26,7 +26,7 @@ export interface RunnerOptions {
   readonly registry: EventRegistry;
   readonly bigquery: {
     readonly client: BigQuery;
-    /** Dataset that holds the event tables and state tables; created when missing. */
+    /** Dataset that contains the event tables and state tables; created when missing. */
     readonly dataset: string;
   };
   /** @defaultValue `<applicationId>.dead-letters` */
@@ -38,6 +38,12 @@ export interface RunnerOptions {
    * @defaultValue 1048576 (kafkajs's default)
    */
   readonly maxBatchBytes?: number;
+  /**
+   * Milliseconds without a heartbeat after which Kafka gives a crashed process's partitions to
+   * the others. The broker accepts 6000 to 300000 by default.
+   * @defaultValue 30000
+   */
+  readonly sessionTimeoutMs?: number;
   /** Partitions processed at the same time. @defaultValue 1 */
   readonly partitionsConsumedConcurrently?: number;
   readonly logger?: Logger;
@@ -74,6 +80,7 @@ export class Runner {
     positiveInteger('cacheSize', options.cacheSize, 1);
     positiveInteger('partitionsConsumedConcurrently', options.partitionsConsumedConcurrently, 1);
     positiveInteger('maxBatchBytes', options.maxBatchBytes, 1);
+    positiveInteger('sessionTimeoutMs', options.sessionTimeoutMs, 1);
     options.topology.validate();
     this.applicationId = options.applicationId;
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}.dead-letters`;
@@ -141,6 +148,8 @@ export class Runner {
       groupId: this.applicationId,
       readUncommitted: false,
       maxBytesPerPartition: this.#options.maxBatchBytes ?? 1_048_576,
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.max(100, Math.floor((this.#options.sessionTimeoutMs ?? 30_000) / 10)),
     });
     // After a rebalance another process may have changed keys this one cached: read them again.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) => {

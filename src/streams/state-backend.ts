@@ -1,4 +1,4 @@
-/** Where a key's state was last changed: the Kafka position of the last event applied to it. */
+/** Kafka position of the last event applied to a key's state. */
 export interface StatePosition {
   readonly partition: number;
   readonly offset: number;

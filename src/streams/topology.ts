@@ -9,7 +9,7 @@ export class TopologyError extends TributaryError {
   }
 }
 
-/** What a processing function knows about the record it handles. */
+/** Metadata of the record a processing function handles. */
 export interface RecordContext {
   readonly eventId: string;
   readonly key: string;
@@ -26,7 +26,7 @@ export type Initializer<V> = () => V;
 /** Returns the key's new state, or null to delete it. */
 export type Aggregator<T, V> = (key: string, value: T, state: V, context: RecordContext) => V | null;
 
-/** Where a stream's records go: a BigQuery event table named `table`. */
+/** Sink of a stream: the BigQuery event table named `table`. */
 export interface BigQueryTableSink {
   readonly kind: 'bigquery-table';
   readonly table: string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { Relay, consumerLag, ensureTopics } from '../../src/index.ts';
@@ -20,10 +21,11 @@ describe('runner killed with SIGKILL while it works', () => {
   const kafka = testKafka();
   const registry = testRegistry();
   const bigquery = testBigQuery();
-  const scores = makeScores(600, 5);
+  const scores = makeScores(800, 5);
   let database: TestDatabase;
   let relay: Relay;
-  let kills = 0;
+  /** Records committed across partitions after each kill. */
+  const committedAfterKills: number[] = [];
 
   function startRunner(): ChildProcess {
     const child = spawn(process.execPath, [runnerScript], {
@@ -33,26 +35,39 @@ describe('runner killed with SIGKILL while it works', () => {
         TEST_DATASET: dataset,
         TEST_APPLICATION_ID: applicationId,
         // Small fetches make many small batches, so kills land between and inside batches.
-        TEST_MAX_BATCH_BYTES: '2048',
+        TEST_MAX_BATCH_BYTES: '4096',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     return child;
   }
 
-  async function runUntilKilled(milliseconds: number): Promise<void> {
+  /** Starts a runner and kills it once it has committed `batches` batches (0: during start-up). */
+  async function runUntilKilled(batches: number): Promise<void> {
     const child = startRunner();
-    await new Promise((resolve) => setTimeout(resolve, milliseconds));
+    const lines = createInterface({ input: child.stdout! });
+    let committed = 0;
+    await new Promise<void>((resolve) => {
+      setTimeout(resolve, batches === 0 ? 300 : 30_000);
+      lines.on('line', (line) => {
+        if (line.includes('"batch committed"') && ++committed >= batches) resolve();
+      });
+      child.once('exit', () => resolve());
+    });
+    // A random short delay puts the kill anywhere in the next batch: reading, writing or committing.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    kills += 1;
+    const lags = await consumerLag(kafka, applicationId, [topic]);
+    committedAfterKills.push(lags.reduce((sum, partition) => sum + Math.max(0, partition.committed), 0));
   }
 
   before(async () => {
     database = await createTestDatabase();
     await registry.register(events.scoreRecorded);
     await ensureTopics(kafka, [{ topic, partitions: 2 }]);
-    relay = new Relay({ pool: database.pool, kafka, pollIntervalMs: 50 });
+    // Small relay batches make small Kafka record batches, and so many small runner batches.
+    relay = new Relay({ pool: database.pool, kafka, pollIntervalMs: 50, batchSize: 20 });
     await relay.start();
     await publishScores(database.pool, registry, events, scores, 25);
     await eventually('the outbox to drain', 60_000, async () => (await relay.backlog()) === 0);
@@ -66,7 +81,7 @@ describe('runner killed with SIGKILL while it works', () => {
 
   it('neither loses nor double-counts', async () => {
     // Kill the runner at different points of its work: during start-up and during batches.
-    for (const lifetime of [1500, 4000, 5000, 6000, 7000]) await runUntilKilled(lifetime);
+    for (const batches of [0, 1, 3, 2, 5, 1, 4]) await runUntilKilled(batches);
 
     const finalRunner = startRunner();
     try {
@@ -81,7 +96,13 @@ describe('runner killed with SIGKILL while it works', () => {
 
     const [totals] = await bigquery.query(`SELECT _key, games, points FROM \`${stack.bigQueryProject}.${dataset}.player_totals\``);
     const actual = new Map(totals.map((row) => [row._key as string, { games: Number(row.games), points: Number(row.points) }]));
-    assert.deepEqual(actual, totalsOf(scores), `state after ${kills} kills`);
+    // The kills must have interrupted real work: at least one landed after some batches committed
+    // and before the last one, or this test would prove nothing.
+    assert.ok(
+      committedAfterKills.some((committed) => committed > 0 && committed < scores.length),
+      `no kill landed mid-run; committed after each kill: ${committedAfterKills.join(', ')}`,
+    );
+    assert.deepEqual(actual, totalsOf(scores), `state after kills at committed offsets ${committedAfterKills.join(', ')}`);
 
     const [deduped] = await bigquery.query(`SELECT COUNT(*) AS n FROM \`${stack.bigQueryProject}.${dataset}.scores_deduped\``);
     assert.equal(Number(deduped[0].n), scores.length);

@@ -2,7 +2,7 @@
  * Runs the scores topology in its own process, so tests can kill it with SIGKILL.
  * Settings come from the environment: TEST_TOPIC, TEST_DATASET and TEST_APPLICATION_ID.
  */
-import { Runner } from '../../src/index.ts';
+import { Runner, createJsonLogger } from '../../src/index.ts';
 import { scoreEvents } from './scores.ts';
 import { testBigQuery, testKafka, testRegistry } from './stack.ts';
 
@@ -18,6 +18,10 @@ const runner = new Runner({
   registry,
   bigquery: { client: testBigQuery(), dataset: requiredEnv('TEST_DATASET') },
   maxBatchBytes: Number(process.env.TEST_MAX_BATCH_BYTES ?? 1_048_576),
+  // The broker's minimum: partitions of a killed runner move on after 6 s, not 30 s.
+  sessionTimeoutMs: 6000,
+  // Debug records on stdout let the test see each committed batch and kill at a chosen point.
+  logger: createJsonLogger({ level: 'debug', destination: process.stdout }),
 });
 await runner.start();
 process.stdout.write('runner started\n');
