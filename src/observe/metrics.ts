@@ -8,6 +8,8 @@ export class TributaryMetrics {
   readonly registry: Registry;
   /** Events the relay sent to Kafka and marked as published, by topic. */
   readonly relayedEvents: Counter<'topic'>;
+  /** Keys the relay parked after repeated send failures, by topic. */
+  readonly parkedKeys: Counter<'topic'>;
   /** Seconds from reading a relay batch to marking it published. */
   readonly relayBatchSeconds: Histogram;
   /** Records the runner processed, by topic and outcome (`processed`, `skipped`, `dead_lettered`). */
@@ -27,6 +29,12 @@ export class TributaryMetrics {
     this.relayedEvents = new Counter({
       name: 'tributary_relay_events_total',
       help: 'Events the relay sent to Kafka and marked as published.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.parkedKeys = new Counter({
+      name: 'tributary_relay_parked_keys_total',
+      help: 'Keys the relay parked after repeated send failures.',
       labelNames: ['topic'],
       registers,
     });

@@ -1,10 +1,15 @@
 export { bucketOf } from './bucket.ts';
+export { BucketLeases } from './bucket-leases.ts';
+export type { LeaseChanges, OwnedBucket } from './bucket-leases.ts';
+export { onOutboxCommit, signalOutboxCommit } from './commit-signal.ts';
 export { Outbox, OutboxWriteError, maxKeyLength } from './outbox.ts';
 export type { OutboxOptions, PublishOptions, PublishedEvent } from './outbox.ts';
-export { countUnpublished, markPublished, readUnpublished } from './outbox-rows.ts';
-export type { OutboxRow } from './outbox-rows.ts';
+export { countUnpublished, deletePublished, markPublished, readUnpublished } from './outbox-rows.ts';
+export type { MarkingLease, OutboxRow } from './outbox-rows.ts';
 export { migrateOutbox, outboxTables } from './outbox-schema.ts';
 export type { OutboxTables } from './outbox-schema.ts';
+export { listParkedKeys, parkKey, releaseParkedKey } from './parked-keys.ts';
+export type { ParkedKey } from './parked-keys.ts';
 export { Relay, RelaySendError } from './relay.ts';
 export type { RelayOptions } from './relay.ts';
 export { mariadbExecutor, toSqlExecutor } from './sql-executor.ts';

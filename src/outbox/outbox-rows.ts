@@ -4,6 +4,7 @@ import type { OutboxTables } from './outbox-schema.ts';
 /** One unpublished outbox row, as the relay reads it. */
 export interface OutboxRow {
   readonly id: bigint;
+  readonly bucket: number;
   readonly eventId: string;
   readonly eventName: string;
   readonly topic: string;
@@ -19,17 +20,27 @@ export interface OutboxRow {
  * with no "last id seen" cursor. An id is handed out at insert but becomes visible only at commit,
  * so a row with a lower id can appear after rows with higher ids were read.
  */
-export async function readUnpublished(executor: SqlExecutor, tables: OutboxTables, limit: number): Promise<OutboxRow[]> {
+export async function readUnpublished(
+  executor: SqlExecutor,
+  tables: OutboxTables,
+  buckets: readonly number[],
+  limit: number,
+): Promise<OutboxRow[]> {
+  if (buckets.length === 0) return [];
+  // Rows of parked keys stay out, so that a parked key with many rows cannot fill every batch.
   const rows = await executor.query(
-    `SELECT id, event_id, event_name, topic, event_key, key_seq, payload, headers, created_at
-       FROM ${tables.outbox}
-      WHERE published_at IS NULL
-      ORDER BY id
+    `SELECT o.id, o.bucket, o.event_id, o.event_name, o.topic, o.event_key, o.key_seq, o.payload, o.headers, o.created_at
+       FROM ${tables.outbox} o
+      WHERE o.published_at IS NULL
+        AND o.bucket IN (${buckets.map(() => '?').join(', ')})
+        AND NOT EXISTS (SELECT 1 FROM ${tables.parked} p WHERE p.topic = o.topic AND p.event_key = o.event_key)
+      ORDER BY o.id
       LIMIT ?`,
-    [limit],
+    [...buckets, limit],
   );
   return rows.map((row) => ({
     id: BigInt(row.id as bigint),
+    bucket: Number(row.bucket),
     eventId: row.event_id as string,
     eventName: row.event_name as string,
     topic: row.topic as string,
@@ -41,13 +52,55 @@ export async function readUnpublished(executor: SqlExecutor, tables: OutboxTable
   }));
 }
 
-/** Marks rows as published. Called only after Kafka acknowledged every one of them. */
-export async function markPublished(executor: SqlExecutor, tables: OutboxTables, ids: readonly bigint[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const placeholders = ids.map(() => '?').join(', ');
+/** A relay's claim to the buckets of the rows it marks. */
+export interface MarkingLease {
+  readonly relayId: string;
+  readonly tokens: ReadonlyMap<number, bigint>;
+}
+
+/**
+ * Marks rows as published, after Kafka acknowledged every one of them. The statement checks the
+ * relay's fencing token of each row's bucket against the lease table, on the database clock, so
+ * rows of a bucket whose lease expired or moved are left unmarked. Returns the number marked.
+ */
+export async function markPublished(
+  executor: SqlExecutor,
+  tables: OutboxTables,
+  rows: readonly Pick<OutboxRow, 'id' | 'bucket'>[],
+  lease: MarkingLease,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const buckets = [...new Set(rows.map((row) => row.bucket))];
+  const tokenPairs = buckets.map(() => '(?, ?)').join(', ');
   const result = await executor.execute(
-    `UPDATE ${tables.outbox} SET published_at = CURRENT_TIMESTAMP(6) WHERE published_at IS NULL AND id IN (${placeholders})`,
-    ids,
+    `UPDATE ${tables.outbox} o
+       JOIN ${tables.leases} l ON l.bucket = o.bucket
+        SET o.published_at = CURRENT_TIMESTAMP(6), o.published_by = ?
+      WHERE o.published_at IS NULL
+        AND o.id IN (${rows.map(() => '?').join(', ')})
+        AND l.owner = ?
+        AND l.expires_at > CURRENT_TIMESTAMP(6)
+        AND (l.bucket, l.fencing_token) IN (${tokenPairs})`,
+    [
+      lease.relayId,
+      ...rows.map((row) => row.id),
+      lease.relayId,
+      ...buckets.flatMap((bucket) => [bucket, lease.tokens.get(bucket) ?? -1n]),
+    ],
+  );
+  return result.affectedRows;
+}
+
+/**
+ * Deletes up to `limit` rows published more than `retentionSeconds` ago and returns how many.
+ * Unpublished rows are never deleted.
+ */
+export async function deletePublished(executor: SqlExecutor, tables: OutboxTables, retentionSeconds: number, limit: number): Promise<number> {
+  const result = await executor.execute(
+    `DELETE FROM ${tables.outbox}
+      WHERE published_at IS NOT NULL AND published_at < CURRENT_TIMESTAMP(6) - INTERVAL ? SECOND
+      LIMIT ?`,
+    [retentionSeconds, limit],
   );
   return result.affectedRows;
 }

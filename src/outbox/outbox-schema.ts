@@ -7,6 +7,9 @@ const tablePrefixPattern = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 export interface OutboxTables {
   readonly outbox: string;
   readonly keys: string;
+  readonly leases: string;
+  readonly relays: string;
+  readonly parked: string;
   readonly migrations: string;
 }
 
@@ -14,7 +17,14 @@ export function outboxTables(prefix = 'tributary'): OutboxTables {
   if (!tablePrefixPattern.test(prefix)) {
     throw new InvalidOptionError('tablePrefix', prefix, 'letters, digits and underscores, starting with a letter or underscore, at most 41 characters');
   }
-  return { outbox: `${prefix}_outbox`, keys: `${prefix}_outbox_key`, migrations: `${prefix}_migrations` };
+  return {
+    outbox: `${prefix}_outbox`,
+    keys: `${prefix}_outbox_key`,
+    leases: `${prefix}_outbox_lease`,
+    relays: `${prefix}_outbox_relay`,
+    parked: `${prefix}_outbox_parked`,
+    migrations: `${prefix}_migrations`,
+  };
 }
 
 interface Migration {
@@ -52,6 +62,32 @@ const migrations: readonly Migration[] = [
         topic VARCHAR(249) CHARACTER SET ascii NOT NULL,
         event_key VARCHAR(512) NOT NULL,
         last_seq BIGINT UNSIGNED NOT NULL,
+        PRIMARY KEY (topic, event_key)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'bucket leases, relay membership, parked keys',
+    statements: (tables) => [
+      `ALTER TABLE ${tables.outbox} ADD COLUMN IF NOT EXISTS published_by VARCHAR(128) NULL`,
+      `CREATE TABLE IF NOT EXISTS ${tables.leases} (
+        bucket SMALLINT UNSIGNED NOT NULL PRIMARY KEY,
+        owner VARCHAR(128) NULL,
+        fencing_token BIGINT UNSIGNED NOT NULL DEFAULT 0,
+        expires_at TIMESTAMP(6) NULL DEFAULT NULL
+      ) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${tables.relays} (
+        relay_id VARCHAR(128) NOT NULL PRIMARY KEY,
+        heartbeat_at TIMESTAMP(6) NOT NULL
+      ) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${tables.parked} (
+        topic VARCHAR(249) CHARACTER SET ascii NOT NULL,
+        event_key VARCHAR(512) NOT NULL,
+        first_outbox_id BIGINT UNSIGNED NOT NULL,
+        attempts INT UNSIGNED NOT NULL,
+        error TEXT NOT NULL,
+        parked_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
         PRIMARY KEY (topic, event_key)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],

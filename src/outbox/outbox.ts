@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 
+import { LRUCache } from 'lru-cache';
+import type { Pool, PoolConnection } from 'mariadb';
+
 import { InvalidOptionError, TributaryError } from '../errors.ts';
 import type { AnyEventDefinition, EventInput, EventRegistry } from '../events/index.ts';
 import { validatePayload } from '../events/index.ts';
 import { bucketOf } from './bucket.ts';
+import { signalOutboxCommit } from './commit-signal.ts';
 import { outboxTables } from './outbox-schema.ts';
 import type { OutboxTables } from './outbox-schema.ts';
 import { toSqlExecutor } from './sql-executor.ts';
 import type { SqlExecutor, TransactionHandle } from './sql-executor.ts';
+
+/** Rows per multi-row INSERT in `publishMany`. */
+const bulkInsertRows = 1000;
 
 /** Maximum key length the outbox stores, in characters (the width of the `event_key` column). */
 export const maxKeyLength = 512;
@@ -25,6 +32,13 @@ export interface OutboxOptions {
    * @defaultValue 64
    */
   readonly bucketCount?: number;
+  /**
+   * Pool on which the outbox creates a key's counter row, in a short transaction of its own, the
+   * first time it sees the key. Without it the counter row is created inside the caller's
+   * transaction, where InnoDB's gap locks can deadlock two transactions that publish new keys at
+   * the same time (MariaDB then rolls one back with error 1213, and the caller must retry it).
+   */
+  readonly pool?: Pool;
 }
 
 export interface PublishOptions {
@@ -55,9 +69,13 @@ export class Outbox {
   readonly tables: OutboxTables;
   readonly bucketCount: number;
   readonly #registry: EventRegistry;
+  readonly #pool: Pool | undefined;
+  /** Keys whose counter row exists; rows are never deleted, so an entry never goes stale. */
+  readonly #knownKeys = new LRUCache<string, true>({ max: 100_000 });
 
   constructor(options: OutboxOptions) {
     this.#registry = options.registry;
+    this.#pool = options.pool;
     this.tables = outboxTables(options.tablePrefix);
     this.bucketCount = options.bucketCount ?? 64;
     if (!Number.isInteger(this.bucketCount) || this.bucketCount < 1 || this.bucketCount > 65535) {
@@ -105,6 +123,92 @@ export class Outbox {
     return { eventId, key, keySeq };
   }
 
+  /**
+   * Publishes many events of one type in the caller's transaction, with one counter update per key
+   * and one multi-row INSERT per 1,000 events. Keys are locked in sorted order, so two
+   * transactions that publish overlapping keys this way cannot deadlock each other.
+   */
+  async publishMany<E extends AnyEventDefinition>(
+    tx: TransactionHandle,
+    event: E,
+    payloads: readonly EventInput<E>[],
+    options: PublishOptions = {},
+  ): Promise<PublishedEvent[]> {
+    const untypedEvent: AnyEventDefinition = event;
+    const executor = toSqlExecutor(tx);
+    const prepared = payloads.map((payload) => {
+      validatePayload(untypedEvent, payload);
+      return { key: this.#keyOf(untypedEvent, payload), value: this.#registry.encode(untypedEvent, payload) };
+    });
+
+    const byKey = new Map<string, number[]>();
+    prepared.forEach((item, index) => {
+      const indexes = byKey.get(item.key);
+      if (indexes) indexes.push(index);
+      else byKey.set(item.key, [index]);
+    });
+    const keys = [...byKey.keys()].sort();
+
+    const published: PublishedEvent[] = new Array(prepared.length);
+    const rows: unknown[][] = [];
+    const schemaId = this.#registry.schemaId(untypedEvent);
+    const headers = encodeHeaders(options);
+    for (const key of keys) {
+      const indexes = byKey.get(key)!;
+      const lastSeq = await this.#nextKeySeq(executor, untypedEvent, key, indexes.length);
+      indexes.forEach((payloadIndex, position) => {
+        const keySeq = lastSeq - BigInt(indexes.length - 1 - position);
+        const eventId = randomUUID();
+        published[payloadIndex] = { eventId, key, keySeq };
+        const bucket = bucketOf(untypedEvent.topic, key, this.bucketCount);
+        rows.push([eventId, untypedEvent.name, untypedEvent.topic, key, bucket, keySeq, schemaId, prepared[payloadIndex]!.value, headers]);
+      });
+    }
+
+    for (let start = 0; start < rows.length; start += bulkInsertRows) {
+      const chunk = rows.slice(start, start + bulkInsertRows);
+      await executor.execute(
+        `INSERT INTO ${this.tables.outbox}
+           (event_id, event_name, topic, event_key, bucket, key_seq, schema_id, payload, headers)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flat(),
+      );
+    }
+    return published;
+  }
+
+  /**
+   * Runs `work` in a transaction on a connection from the pool and commits it, or rolls it back
+   * when `work` throws. After the commit it wakes the relays of this process, so events leave
+   * without waiting for the next poll.
+   */
+  async transaction<T>(pool: Pool, work: (tx: PoolConnection) => Promise<T>): Promise<T> {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      let result: T;
+      try {
+        result = await work(connection);
+        await connection.commit();
+      } catch (error) {
+        await connection.rollback().catch(() => undefined);
+        throw error;
+      }
+      signalOutboxCommit();
+      return result;
+    } finally {
+      await connection.release();
+    }
+  }
+
+  /** Creates the key's counter row in a transaction of its own, so no lock of it outlives the statement. */
+  async #ensureKeyRow(topic: string, key: string): Promise<void> {
+    const id = `${topic}\u0000${key}`;
+    if (this.#knownKeys.has(id)) return;
+    await this.#pool!.query(`INSERT IGNORE INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, 0)`, [topic, key]);
+    this.#knownKeys.set(id, true);
+  }
+
   #keyOf(event: AnyEventDefinition, payload: unknown): string {
     let key: unknown;
     try {
@@ -121,14 +225,25 @@ export class Outbox {
     return key;
   }
 
-  async #nextKeySeq(executor: SqlExecutor, event: AnyEventDefinition, key: string): Promise<bigint> {
+  /** Reserves `count` sequence numbers of the key and returns the last one. */
+  async #nextKeySeq(executor: SqlExecutor, event: AnyEventDefinition, key: string, count = 1): Promise<bigint> {
     // LAST_INSERT_ID(expr) makes the server return the new counter value with the statement's
     // result, which saves a SELECT round trip. The row stays locked until the transaction ends.
-    const result = await executor.execute(
-      `INSERT INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, LAST_INSERT_ID(1))
-       ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)`,
-      [event.topic, key],
-    );
+    let result;
+    if (this.#pool) {
+      await this.#ensureKeyRow(event.topic, key);
+      // An UPDATE of an existing row by its primary key locks that row only, no gap.
+      result = await executor.execute(
+        `UPDATE ${this.tables.keys} SET last_seq = LAST_INSERT_ID(last_seq + ?) WHERE topic = ? AND event_key = ?`,
+        [count, event.topic, key],
+      );
+    } else {
+      result = await executor.execute(
+        `INSERT INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, LAST_INSERT_ID(?))
+         ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + ?)`,
+        [event.topic, key, count, count],
+      );
+    }
     if (result.insertId < 1n) {
       throw new OutboxWriteError(event.name, 'the database did not return the key sequence number.');
     }

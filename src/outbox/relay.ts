@@ -1,17 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { Pool } from 'mariadb';
 
-import { LifecycleError, TributaryError } from '../errors.ts';
+import { InvalidOptionError, LifecycleError, TributaryError } from '../errors.ts';
 import type { Logger } from '../observe/index.ts';
 import { TributaryMetrics, silentLogger } from '../observe/index.ts';
 import { positiveInteger } from '../options.ts';
 import { sleep } from '../sleep.ts';
-import { countUnpublished, markPublished, readUnpublished } from './outbox-rows.ts';
+import { BucketLeases } from './bucket-leases.ts';
+import { onOutboxCommit } from './commit-signal.ts';
+import { countUnpublished, deletePublished, markPublished, readUnpublished } from './outbox-rows.ts';
 import type { OutboxRow } from './outbox-rows.ts';
 import { outboxTables } from './outbox-schema.ts';
 import type { OutboxTables } from './outbox-schema.ts';
+import { parkKey } from './parked-keys.ts';
 import { mariadbExecutor } from './sql-executor.ts';
+import type { SqlExecutor } from './sql-executor.ts';
 
 export interface RelayOptions {
   /** Pool of the database that contains the outbox. The relay takes one connection at a time. */
@@ -20,12 +27,22 @@ export interface RelayOptions {
   readonly kafka: Kafka;
   /** @defaultValue 'tributary' */
   readonly tablePrefix?: string;
+  /** Buckets keys hash into; must equal the publishers' `bucketCount`. @defaultValue 64 */
+  readonly bucketCount?: number;
   /** Rows read and sent per batch. @defaultValue 500 */
   readonly batchSize?: number;
-  /** Wait between polls when the outbox is empty, in milliseconds, before jitter. @defaultValue 200 */
+  /** Wait between polls when there is nothing to send, in milliseconds, before jitter. @defaultValue 200 */
   readonly pollIntervalMs?: number;
+  /** Lease duration on the database clock, in milliseconds; renewed every third of it. @defaultValue 10000 */
+  readonly leaseMs?: number;
+  /** Failed sends of the same row before its key is parked. @defaultValue 5 */
+  readonly maxAttempts?: number;
+  /** Published rows older than this many seconds are deleted. @defaultValue 604800 (7 days) */
+  readonly retentionSeconds?: number;
   /** Maximum wait after a failed batch, in milliseconds; waits grow from 100 ms. @defaultValue 5000 */
   readonly maxBackoffMs?: number;
+  /** Identifies this relay in the lease table and in `published_by`. @defaultValue host-pid-random */
+  readonly relayId?: string;
   readonly logger?: Logger;
   readonly metrics?: TributaryMetrics;
 }
@@ -39,53 +56,74 @@ export class RelaySendError extends TributaryError {
 
 type RelayState = 'idle' | 'running' | 'stopping' | 'stopped';
 
+const cleanupBatchRows = 1000;
+const cleanupIntervalMs = 60_000;
+
 /**
- * Moves committed outbox rows to Kafka. A row is marked published only after Kafka acknowledged
- * it with acks=all; a crash between the two sends it again (at-least-once).
+ * Moves committed outbox rows to Kafka. Several relays share the work: each leases buckets of keys
+ * (see BucketLeases), reads the unpublished rows of its buckets in id order, which is each key's
+ * `key_seq` order, sends them with an idempotent producer and acks=all, and marks them published
+ * only after Kafka acknowledged them. A crash between the two sends the rows again (at-least-once).
  *
- * NOTE: one relay at a time per outbox. Running several relays on the same outbox publishes rows
- * more than once and can reorder a key's events.
+ * A row that keeps failing parks its key: the key's later rows wait, other keys go on, and
+ * releasing the key (`tributary parked release`) resumes it in order.
  */
 export class Relay {
+  readonly relayId: string;
   readonly #pool: Pool;
   readonly #kafka: Kafka;
   readonly #tables: OutboxTables;
+  readonly #bucketCount: number;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
+  readonly #leaseMs: number;
+  readonly #maxAttempts: number;
+  readonly #retentionSeconds: number;
   readonly #maxBackoffMs: number;
   readonly #logger: Logger;
   readonly #metrics: TributaryMetrics;
+  readonly #leases: BucketLeases;
+  /** Failed sends per outbox row id, for parking. Kept in memory: a restarted relay counts again. */
+  readonly #failures = new Map<bigint, number>();
   #state: RelayState = 'idle';
   #producer: Producer | undefined;
   #loop: Promise<void> | undefined;
+  #wake = new AbortController();
   readonly #stopSignal = new AbortController();
+  #nextLeaseCheck = 0;
+  #nextCleanup = 0;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: RelayOptions) {
     this.#pool = options.pool;
     this.#kafka = options.kafka;
     this.#tables = outboxTables(options.tablePrefix);
+    this.#bucketCount = positiveInteger('bucketCount', options.bucketCount, 64);
+    if (this.#bucketCount > 65535) throw new InvalidOptionError('bucketCount', options.bucketCount, 'an integer from 1 to 65535');
     this.#batchSize = positiveInteger('batchSize', options.batchSize, 500);
     this.#pollIntervalMs = positiveInteger('pollIntervalMs', options.pollIntervalMs, 200);
+    this.#leaseMs = positiveInteger('leaseMs', options.leaseMs, 10_000);
+    this.#maxAttempts = positiveInteger('maxAttempts', options.maxAttempts, 5);
+    this.#retentionSeconds = positiveInteger('retentionSeconds', options.retentionSeconds, 7 * 24 * 3600);
     this.#maxBackoffMs = positiveInteger('maxBackoffMs', options.maxBackoffMs, 5000);
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'relay' });
+    this.relayId = options.relayId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.#logger = (options.logger ?? silentLogger).child({ component: 'relay', relay_id: this.relayId });
     this.#metrics = options.metrics ?? new TributaryMetrics();
+    this.#leases = new BucketLeases(this.relayId, this.#tables, this.#bucketCount, this.#leaseMs);
   }
 
-  /** Connects the producer and starts relaying in the background. */
+  /** Connects the producer, creates the lease rows and starts relaying in the background. */
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new LifecycleError('Relay', 'start', this.#state);
     this.#state = 'running';
-    this.#producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await this.#producer.connect();
-    this.#logger.info({ batch_size: this.#batchSize }, 'relay started');
+    await this.#withConnection((executor) => this.#leases.prepare(executor));
+    await this.#connectProducer();
+    this.#unsubscribe = onOutboxCommit(() => this.#wake.abort());
+    this.#logger.info({ batch_size: this.#batchSize, buckets: this.#bucketCount, lease_ms: this.#leaseMs }, 'relay started');
     this.#loop = this.#run();
   }
 
-  /** Finishes the batch in flight, then disconnects. */
+  /** Finishes the batch in flight, hands its buckets back, then disconnects. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'stopping') return this.#loop;
     if (this.#state === 'idle') {
@@ -94,29 +132,35 @@ export class Relay {
     }
     this.#state = 'stopping';
     this.#stopSignal.abort();
+    this.#wake.abort();
     await this.#loop;
+    this.#unsubscribe?.();
+    await this.#withConnection((executor) => this.#leases.releaseAll(executor)).catch((error: unknown) =>
+      this.#logger.warn({ err: error }, 'could not hand back the bucket leases; they expire by themselves'),
+    );
     await this.#producer?.disconnect();
     this.#state = 'stopped';
     this.#logger.info({}, 'relay stopped');
   }
 
-  /** Number of committed rows not yet published. */
+  /** Buckets this relay holds a lease on right now. */
+  ownedBuckets(): number[] {
+    return this.#leases.owned().map((owned) => owned.bucket);
+  }
+
+  /** Number of committed rows not yet published, over all buckets. */
   async backlog(): Promise<number> {
-    const connection = await this.#pool.getConnection();
-    try {
-      return await countUnpublished(mariadbExecutor(connection), this.#tables);
-    } finally {
-      await connection.release();
-    }
+    return this.#withConnection((executor) => countUnpublished(executor, this.#tables));
   }
 
   async #run(): Promise<void> {
     let failures = 0;
     while (this.#state === 'running') {
       try {
-        const relayed = await this.#relayBatch();
+        await this.#maintain();
+        const relayed = await this.#withConnection((executor) => this.#relayBatch(executor));
         failures = 0;
-        if (relayed < this.#batchSize) await sleep(jitter(this.#pollIntervalMs), this.#stopSignal.signal);
+        if (relayed < this.#batchSize) await this.#idle();
       } catch (error) {
         failures += 1;
         const waitMs = Math.min(this.#maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
@@ -126,27 +170,102 @@ export class Relay {
     }
   }
 
-  /** Reads, sends and marks one batch. Returns the number of rows it published. */
-  async #relayBatch(): Promise<number> {
-    const connection = await this.#pool.getConnection();
-    try {
-      const executor = mariadbExecutor(connection);
-      const rows = await readUnpublished(executor, this.#tables, this.#batchSize);
-      if (rows.length === 0) return 0;
+  /** Waits for the poll interval, the next lease check, or a local commit, whichever comes first. */
+  async #idle(): Promise<void> {
+    // A commit signalled while the last batch ran has already aborted the signal: poll at once.
+    if (!this.#wake.signal.aborted) {
+      const untilLeaseCheck = Math.max(0, this.#nextLeaseCheck - performance.now());
+      await sleep(Math.min(jitter(this.#pollIntervalMs), untilLeaseCheck), this.#wake.signal);
+    }
+    if (this.#wake.signal.aborted && this.#state === 'running') this.#wake = new AbortController();
+  }
 
-      const timer = this.#metrics.relayBatchSeconds.startTimer();
+  async #maintain(): Promise<void> {
+    const now = performance.now();
+    if (now >= this.#nextLeaseCheck) {
+      this.#nextLeaseCheck = now + this.#leaseMs / 3;
+      try {
+        const changes = await this.#withConnection((executor) => this.#leases.maintain(executor, this.#leaseMs));
+        if (changes.acquired.length + changes.lost.length + changes.released.length > 0) {
+          this.#logger.info({ ...changes, owned: this.ownedBuckets().length }, 'bucket leases changed');
+        }
+      } catch (error) {
+        // Unknown lease state: stop work on every bucket until a maintenance round succeeds.
+        this.#leases.forget();
+        throw error;
+      }
+    }
+    if (now >= this.#nextCleanup) {
+      this.#nextCleanup = now + cleanupIntervalMs;
+      const deleted = await this.#withConnection((executor) => deletePublished(executor, this.#tables, this.#retentionSeconds, cleanupBatchRows));
+      if (deleted > 0) this.#logger.debug({ deleted }, 'deleted published rows past retention');
+    }
+  }
+
+  /** Reads, sends and marks one batch. Returns the number of rows read. */
+  async #relayBatch(executor: SqlExecutor): Promise<number> {
+    const owned = this.#leases.owned();
+    const rows = await readUnpublished(
+      executor,
+      this.#tables,
+      owned.map((lease) => lease.bucket),
+      this.#batchSize,
+    );
+    if (rows.length === 0) return 0;
+
+    const timer = this.#metrics.relayBatchSeconds.startTimer();
+    const tokens = new Map(owned.map((lease) => [lease.bucket, lease.token]));
+    try {
       await this.#send(rows);
-      await markPublished(
-        executor,
-        this.#tables,
-        rows.map((row) => row.id),
-      );
-      timer();
-      for (const row of rows) this.#metrics.relayedEvents.inc({ topic: row.topic });
-      this.#logger.debug({ rows: rows.length, first_id: rows[0]?.id, last_id: rows.at(-1)?.id }, 'relayed batch');
-      return rows.length;
+      await this.#mark(executor, rows, tokens);
+    } catch (error) {
+      if (!(error instanceof RelaySendError)) throw error;
+      // Some row in the batch cannot be sent: send key by key, so the others go through and the
+      // failing key is found and, after enough attempts, parked.
+      this.#logger.warn({ err: error, rows: rows.length }, 'batch send failed; sending key by key');
+      await this.#reconnectProducer();
+      await this.#sendKeyByKey(executor, rows, tokens);
     } finally {
-      await connection.release();
+      timer();
+    }
+    return rows.length;
+  }
+
+  async #sendKeyByKey(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<void> {
+    for (const keyRows of groupByKey(rows)) {
+      try {
+        await this.#send(keyRows);
+        await this.#mark(executor, keyRows, tokens);
+      } catch (error) {
+        if (!(error instanceof RelaySendError)) throw error;
+        await this.#recordFailure(executor, keyRows[0]!, error);
+        await this.#reconnectProducer();
+      }
+    }
+  }
+
+  async #recordFailure(executor: SqlExecutor, head: OutboxRow, error: RelaySendError): Promise<void> {
+    const attempts = (this.#failures.get(head.id) ?? 0) + 1;
+    this.#failures.set(head.id, attempts);
+    const fields = { event_id: head.eventId, topic: head.topic, key: head.key, key_seq: head.keySeq, attempts, err: error };
+    if (attempts < this.#maxAttempts) {
+      this.#logger.warn(fields, 'send failed; the key will be tried again');
+      return;
+    }
+    await parkKey(executor, this.#tables, head, attempts, (error.cause as Error | undefined)?.message ?? error.message);
+    this.#failures.delete(head.id);
+    this.#metrics.parkedKeys.inc({ topic: head.topic });
+    this.#logger.error(fields, 'key parked after repeated send failures; release it with `tributary parked release`');
+  }
+
+  async #mark(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<void> {
+    const marked = await markPublished(executor, this.#tables, rows, { relayId: this.relayId, tokens });
+    for (const row of rows) this.#metrics.relayedEvents.inc({ topic: row.topic });
+    if (marked < rows.length) {
+      // The lease of some bucket expired or moved while the batch was out: another relay owns those
+      // rows now and publishes them again. Check the leases before anything else.
+      this.#logger.warn({ rows: rows.length, marked }, 'lease lost during a batch; its unmarked rows are left to the new owner');
+      this.#nextLeaseCheck = 0;
     }
   }
 
@@ -167,6 +286,45 @@ export class Relay {
       throw new RelaySendError(`${rows.length} rows could not be sent to Kafka: ${(error as Error).message}`, error);
     }
   }
+
+  async #connectProducer(): Promise<void> {
+    this.#producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // An idempotent kafkajs producer retries without end by default; the relay needs the
+      // failure to reach it, to try key by key and park a key that keeps failing.
+      retry: { retries: 3, maxRetryTime: 5000 },
+    });
+    await this.#producer.connect();
+  }
+
+  /** A failed idempotent send can leave the producer's sequence numbers out of step; start afresh. */
+  async #reconnectProducer(): Promise<void> {
+    await this.#producer?.disconnect().catch(() => undefined);
+    await this.#connectProducer();
+  }
+
+  async #withConnection<T>(work: (executor: SqlExecutor) => Promise<T>): Promise<T> {
+    const connection = await this.#pool.getConnection();
+    try {
+      return await work(mariadbExecutor(connection));
+    } finally {
+      await connection.release();
+    }
+  }
+}
+
+/** Splits rows into one list per topic and key, each in id (and so key_seq) order. */
+function groupByKey(rows: readonly OutboxRow[]): OutboxRow[][] {
+  const groups = new Map<string, OutboxRow[]>();
+  for (const row of rows) {
+    const id = `${row.topic}\u0000${row.key}`;
+    const group = groups.get(id);
+    if (group) group.push(row);
+    else groups.set(id, [row]);
+  }
+  return [...groups.values()];
 }
 
 /** Builds the Kafka message of an outbox row; rows of one key keep their id (and key_seq) order. */
