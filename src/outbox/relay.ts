@@ -220,9 +220,9 @@ export class Relay {
       await this.#mark(executor, rows, tokens);
     } catch (error) {
       if (!(error instanceof RelaySendError)) throw error;
-      // Some row in the batch cannot be sent: send key by key, so the others go through and the
-      // failing key is found and, after enough attempts, parked.
-      this.#logger.warn({ err: error, rows: rows.length }, 'batch send failed; sending key by key');
+      // Some row in the batch cannot be sent: send row by row, so the others go through and the
+      // failing row is found and, after enough attempts, its key parked.
+      this.#logger.warn({ err: error, rows: rows.length }, 'batch send failed; sending row by row');
       await this.#reconnectProducer();
       await this.#sendKeyByKey(executor, rows, tokens);
     } finally {
@@ -231,15 +231,22 @@ export class Relay {
     return rows.length;
   }
 
+  /**
+   * Sends each key's rows one at a time, in order, marking each after its acknowledgement. A key
+   * stops at its first failing row, which is the one counted (and parked) for the failure.
+   */
   async #sendKeyByKey(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<void> {
     for (const keyRows of groupByKey(rows)) {
-      try {
-        await this.#send(keyRows);
-        await this.#mark(executor, keyRows, tokens);
-      } catch (error) {
-        if (!(error instanceof RelaySendError)) throw error;
-        await this.#recordFailure(executor, keyRows[0]!, error);
-        await this.#reconnectProducer();
+      for (const row of keyRows) {
+        try {
+          await this.#send([row]);
+        } catch (error) {
+          if (!(error instanceof RelaySendError)) throw error;
+          await this.#recordFailure(executor, row, error);
+          await this.#reconnectProducer();
+          break;
+        }
+        await this.#mark(executor, [row], tokens);
       }
     }
   }
