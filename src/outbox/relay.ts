@@ -116,7 +116,10 @@ export class Relay {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new LifecycleError('Relay', 'start', this.#state);
     this.#state = 'running';
-    await this.#withConnection((executor) => this.#leases.prepare(executor));
+    await this.#withConnection(async (executor) => {
+      await this.#checkBucketCount(executor);
+      await this.#leases.prepare(executor);
+    });
     await this.#connectProducer();
     this.#unsubscribe = onOutboxCommit(() => this.#wake.abort());
     this.#logger.info({ batch_size: this.#batchSize, buckets: this.#bucketCount, lease_ms: this.#leaseMs }, 'relay started');
@@ -141,6 +144,22 @@ export class Relay {
     await this.#producer?.disconnect();
     this.#state = 'stopped';
     this.#logger.info({}, 'relay stopped');
+  }
+
+  /** Rows in buckets this relay's bucket count does not have would never be sent: refuse to start. */
+  async #checkBucketCount(executor: SqlExecutor): Promise<void> {
+    const [row] = await executor.query(
+      `SELECT COUNT(*) AS stray FROM ${this.#tables.outbox} WHERE published_at IS NULL AND bucket >= ?`,
+      [this.#bucketCount],
+    );
+    if (Number(row?.stray ?? 0) > 0) {
+      this.#state = 'stopped';
+      throw new InvalidOptionError(
+        'bucketCount',
+        this.#bucketCount,
+        `the bucket count the publishers use: ${row!.stray} unpublished rows are in buckets at or above it`,
+      );
+    }
   }
 
   /** Buckets this relay holds a lease on right now. */
