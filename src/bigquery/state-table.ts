@@ -12,6 +12,7 @@ import { BigQueryWriteError } from './errors.ts';
 const stateMetadataFields: readonly TableField[] = [
   { name: '_partition', type: 'INT64', mode: 'REQUIRED' },
   { name: '_offset', type: 'INT64', mode: 'REQUIRED' },
+  { name: '_key_seq', type: 'INT64', mode: 'NULLABLE' },
   { name: '_deleted', type: 'BOOL', mode: 'REQUIRED' },
   { name: '_written_at', type: 'TIMESTAMP', mode: 'REQUIRED' },
 ];
@@ -59,7 +60,7 @@ export class BigQueryStateBackend<V> implements StateBackend<V> {
     });
     await this.#manager.ensureView(
       this.viewId,
-      `SELECT * EXCEPT (_version, _deleted) FROM (${this.#latestVersionsQuery('TRUE')}) WHERE _version = 1 AND NOT _deleted`,
+      `SELECT * EXCEPT (_version, _deleted, _key_seq) FROM (${this.#latestVersionsQuery('TRUE')}) WHERE _version = 1 AND NOT _deleted`,
       `Newest value of each key of state store ${this.viewId}.`,
     );
   }
@@ -91,6 +92,7 @@ export class BigQueryStateBackend<V> implements StateBackend<V> {
         ...(state.value === null ? {} : toBigQueryRow(this.#columns, state.value as Record<string, unknown>)),
         _partition: state.partition,
         _offset: state.offset,
+        _key_seq: state.sequence ?? null,
         _deleted: state.value === null,
         _written_at: writtenAt,
       },
@@ -114,10 +116,11 @@ export class BigQueryStateBackend<V> implements StateBackend<V> {
   }
 
   #toState(row: Record<string, unknown>): StoredState<V> {
-    return {
+    const state: StoredState<V> = {
       value: row._deleted === true ? null : (fromBigQueryRow(this.#columns, row) as V),
       partition: Number(row._partition),
       offset: Number(row._offset),
     };
+    return row._key_seq === null || row._key_seq === undefined ? state : { ...state, sequence: Number(row._key_seq) };
   }
 }

@@ -2,6 +2,7 @@ export { bucketOf } from './bucket.ts';
 export { BucketLeases } from './bucket-leases.ts';
 export type { LeaseChanges, OwnedBucket } from './bucket-leases.ts';
 export { onOutboxCommit, signalOutboxCommit } from './commit-signal.ts';
+export { knexExecutor, mysql2Executor } from './driver-adapters.ts';
 export { Outbox, OutboxWriteError, maxKeyLength } from './outbox.ts';
 export type { OutboxOptions, PublishOptions, PublishedEvent } from './outbox.ts';
 export { countUnpublished, deletePublished, markPublished, readUnpublished } from './outbox-rows.ts';

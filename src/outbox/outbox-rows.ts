@@ -72,8 +72,11 @@ export async function markPublished(
   if (rows.length === 0) return 0;
   const buckets = [...new Set(rows.map((row) => row.bucket))];
   const tokenPairs = buckets.map(() => '(?, ?)').join(', ');
+  // READ COMMITTED for this statement only: without gap locks it does not deadlock with the
+  // publishers' inserts, which it did at the default REPEATABLE READ under load.
   const result = await executor.execute(
-    `UPDATE ${tables.outbox} o
+    `SET STATEMENT tx_isolation = 'READ-COMMITTED' FOR
+     UPDATE ${tables.outbox} o
        JOIN ${tables.leases} l ON l.bucket = o.bucket
         SET o.published_at = CURRENT_TIMESTAMP(6), o.published_by = ?
       WHERE o.published_at IS NULL

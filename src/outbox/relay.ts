@@ -57,6 +57,10 @@ export class RelaySendError extends TributaryError {
 type RelayState = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const cleanupBatchRows = 1000;
+/** MariaDB error numbers of a deadlock (ER_LOCK_DEADLOCK) and a lock wait timeout (ER_LOCK_WAIT_TIMEOUT). */
+const lockDeadlock = 1213;
+const lockWaitTimeout = 1205;
+const markAttempts = 10;
 const cleanupIntervalMs = 60_000;
 
 /**
@@ -285,13 +289,30 @@ export class Relay {
   }
 
   async #mark(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<void> {
-    const marked = await markPublished(executor, this.#tables, rows, { relayId: this.relayId, tokens });
+    const marked = await this.#markWithRetries(executor, rows, tokens);
     for (const row of rows) this.#metrics.relayedEvents.inc({ topic: row.topic });
     if (marked < rows.length) {
       // The lease of some bucket expired or moved while the batch was out: another relay owns those
       // rows now and publishes them again. Check the leases before anything else.
       this.#logger.warn({ rows: rows.length, marked }, 'lease lost during a batch; its unmarked rows are left to the new owner');
       this.#nextLeaseCheck = 0;
+    }
+  }
+
+  /**
+   * Marks the rows, retrying deadlocks and lock wait timeouts: the rows are already in Kafka, and
+   * giving up here would send them all again.
+   */
+  async #markWithRetries(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await markPublished(executor, this.#tables, rows, { relayId: this.relayId, tokens });
+      } catch (error) {
+        const errno = (error as { errno?: number }).errno;
+        if (attempt >= markAttempts || (errno !== lockDeadlock && errno !== lockWaitTimeout)) throw error;
+        this.#logger.warn({ err: error, attempt, rows: rows.length }, 'marking rows as published failed on a lock; retrying');
+        await sleep(jitter(20 * attempt));
+      }
     }
   }
 

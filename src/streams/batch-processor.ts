@@ -116,11 +116,15 @@ export class BatchProcessor {
     }
     const store = this.#store(pipeline.store.name);
     const current = store.get(key);
+    // Replayed after a crash of the runner: the state already includes this offset.
     if (current && current.partition === partition && current.offset >= offset) return false;
+    // Sent twice by the relay: the state already includes this key_seq.
+    const sequence = sequenceOf(item.record);
+    if (current?.sequence !== undefined && sequence !== undefined && sequence <= current.sequence) return false;
 
     const next = pipeline.aggregator(key, item.payload, current?.value ?? pipeline.initializer(), item.context);
     if (next !== null) checkStateValue(pipeline, key, next);
-    store.put(key, next, { partition, offset });
+    store.put(key, next, { partition, offset, sequence });
     return true;
   }
 
@@ -166,6 +170,13 @@ function contextOf(record: InputRecord): RecordContext {
     publishedAt: createdAt && !Number.isNaN(createdAt.getTime()) ? createdAt : new Date(record.timestamp),
     headers: record.headers,
   };
+}
+
+function sequenceOf(record: InputRecord): number | undefined {
+  const header = record.headers.key_seq;
+  if (header === undefined) return undefined;
+  const sequence = Number(header);
+  return Number.isSafeInteger(sequence) && sequence > 0 ? sequence : undefined;
 }
 
 function passesFilters(pipeline: Pipeline, item: DecodedRecord): boolean {

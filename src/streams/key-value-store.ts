@@ -72,7 +72,8 @@ export class KeyValueStore<V> {
 
   /** Records a new value (null deletes) at the position of the event that produced it. */
   put(key: string, value: V | null, position: StatePosition): void {
-    this.#dirty.set(key, { value, partition: position.partition, offset: position.offset });
+    const state: StoredState<V> = { value, partition: position.partition, offset: position.offset };
+    this.#dirty.set(key, position.sequence === undefined ? state : { ...state, sequence: position.sequence });
     this.#cache.delete(key);
   }
 

@@ -2,6 +2,11 @@
 export interface StatePosition {
   readonly partition: number;
   readonly offset: number;
+  /**
+   * The outbox `key_seq` of that event, when it came through the outbox. A relay may send an event
+   * twice, at two offsets; the sequence number tells the second copy apart.
+   */
+  readonly sequence?: number | undefined;
 }
 
 /** The durable state of one key. A null value marks a deleted key, whose position still counts. */

@@ -1,5 +1,5 @@
 import type { AnyEventDefinition, EventPayload } from '../events/index.ts';
-import { TributaryError } from '../errors.ts';
+import { TributaryError, UnsupportedError } from '../errors.ts';
 import type { StoreDefinition } from './store-definition.ts';
 
 /** The topology cannot run as built. */
@@ -150,6 +150,13 @@ export class Topology {
       const sameStore = this.#pipelines.find((other) => other.kind === 'aggregate' && other.store.name === pipeline.store.name);
       if (sameStore && sameStore.kind === 'aggregate' && sameStore.store !== pipeline.store) {
         throw new TopologyError(`two different state stores are named ${pipeline.store.name}.`);
+      }
+      // Duplicate detection compares key_seq numbers, which count per topic and key.
+      if (sameStore && sameStore.event.topic !== pipeline.event.topic) {
+        throw new UnsupportedError(
+          `state store ${pipeline.store.name} is fed from topics ${sameStore.event.topic} and ${pipeline.event.topic}; ` +
+            'a store aggregates one topic. Use one store per topic.',
+        );
       }
     }
     this.#pipelines.push(pipeline);

@@ -31,6 +31,8 @@ export interface TestDatabase {
   readonly name: string;
   readonly url: string;
   readonly pool: Pool;
+  /** Opens another pool on the database; `drop` closes it too. */
+  createPool(connectionLimit: number): Pool;
   drop(): Promise<void>;
 }
 
@@ -43,14 +45,20 @@ export async function createTestDatabase(connectionLimit = 10): Promise<TestData
 
   const url = new URL(stack.mariadbUrl);
   url.pathname = `/${name}`;
-  const pool = mariadb.createPool({
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: name,
-    connectionLimit,
-  });
+  const pools: Pool[] = [];
+  const createPool = (limit: number): Pool => {
+    const created = mariadb.createPool({
+      host: url.hostname,
+      port: Number(url.port),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: name,
+      connectionLimit: limit,
+    });
+    pools.push(created);
+    return created;
+  };
+  const pool = createPool(connectionLimit);
   const connection = await pool.getConnection();
   try {
     await migrateOutbox(mariadbExecutor(connection));
@@ -62,8 +70,9 @@ export async function createTestDatabase(connectionLimit = 10): Promise<TestData
     name,
     url: url.toString(),
     pool,
+    createPool,
     async drop() {
-      await pool.end();
+      for (const opened of pools) await opened.end();
       const cleanup = await mariadb.createConnection(stack.mariadbUrl);
       await cleanup.query(`DROP DATABASE IF EXISTS ${name}`);
       await cleanup.end();

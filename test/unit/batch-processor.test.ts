@@ -137,3 +137,18 @@ describe('BatchProcessor', () => {
     assert.match(result.deadLetters[0]!.reason, /balances/);
   });
 });
+
+describe('BatchProcessor with relay duplicates', () => {
+  it('skips a second copy of an event by its key_seq', async () => {
+    const { processor, backend } = setup();
+    const withSeq = (offset: number, seq: number, amount: number): InputRecord => ({
+      ...record(offset, 'a', amount),
+      headers: { event_id: `e-${seq}`, key_seq: String(seq) },
+    });
+    // The relay crashed after sending key_seq 1-2 and sent them again at offsets 2-3.
+    const result = await processor.process([withSeq(0, 1, 10), withSeq(1, 2, 20), withSeq(2, 1, 10), withSeq(3, 2, 20), withSeq(4, 3, 5)]);
+
+    assert.equal(result.skipped, 2);
+    assert.deepEqual(backend.versions.get('a'), { value: { total: 35 }, partition: 0, offset: 4, sequence: 3 });
+  });
+});
