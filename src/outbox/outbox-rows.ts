@@ -72,11 +72,11 @@ export async function markPublished(
   if (rows.length === 0) return 0;
   const buckets = [...new Set(rows.map((row) => row.bucket))];
   const tokenPairs = buckets.map(() => '(?, ?)').join(', ');
-  // READ COMMITTED for this statement only: without gap locks it does not deadlock with the
-  // publishers' inserts, which it did at the default REPEATABLE READ under load.
+  // READ COMMITTED for the next statement only (SET TRANSACTION without SESSION): without gap
+  // locks it does not deadlock with the publishers' inserts, as it did at REPEATABLE READ under load.
+  await executor.execute('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
   const result = await executor.execute(
-    `SET STATEMENT tx_isolation = 'READ-COMMITTED' FOR
-     UPDATE ${tables.outbox} o
+    `UPDATE ${tables.outbox} o
        JOIN ${tables.leases} l ON l.bucket = o.bucket
         SET o.published_at = CURRENT_TIMESTAMP(6), o.published_by = ?
       WHERE o.published_at IS NULL

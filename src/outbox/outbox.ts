@@ -11,7 +11,10 @@ import { signalOutboxCommit } from './commit-signal.ts';
 import { outboxTables } from './outbox-schema.ts';
 import type { OutboxTables } from './outbox-schema.ts';
 import { toSqlExecutor } from './sql-executor.ts';
-import type { SqlExecutor, TransactionHandle } from './sql-executor.ts';
+import type { SqlExecutor, SqlResult, TransactionHandle } from './sql-executor.ts';
+
+/** MariaDB's ER_LOCK_WAIT_TIMEOUT. */
+const lockWaitTimeoutErrno = 1205;
 
 /** Rows per multi-row INSERT in `publishMany`. */
 const bulkInsertRows = 1000;
@@ -204,11 +207,26 @@ export class Outbox {
     }
   }
 
-  /** Creates the key's counter row in a transaction of its own, so no lock of it outlives the statement. */
+  /**
+   * Creates the key's counter row in a statement of its own, so no lock of it outlives the
+   * statement. It never waits long: a row another transaction holds locked exists already.
+   */
   async #ensureKeyRow(topic: string, key: string): Promise<void> {
     const id = `${topic}\u0000${key}`;
     if (this.#knownKeys.has(id)) return;
-    await this.#pool!.query(`INSERT IGNORE INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, 0)`, [topic, key]);
+    const pool = this.#pool!;
+    const existing: unknown[] = await pool.query(`SELECT 1 FROM ${this.tables.keys} WHERE topic = ? AND event_key = ?`, [topic, key]);
+    if (existing.length === 0) {
+      try {
+        await pool.query(
+          `SET STATEMENT innodb_lock_wait_timeout = 1 FOR
+           INSERT IGNORE INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, 0)`,
+          [topic, key],
+        );
+      } catch (error) {
+        if ((error as { errno?: number }).errno !== lockWaitTimeoutErrno) throw error;
+      }
+    }
     this.#knownKeys.set(id, true);
   }
 
@@ -232,7 +250,7 @@ export class Outbox {
   async #nextKeySeq(executor: SqlExecutor, event: AnyEventDefinition, key: string, count = 1): Promise<bigint> {
     // LAST_INSERT_ID(expr) makes the server return the new counter value with the statement's
     // result, which saves a SELECT round trip. The row stays locked until the transaction ends.
-    let result;
+    let result: SqlResult | undefined;
     if (this.#pool) {
       await this.#ensureKeyRow(event.topic, key);
       // An UPDATE of an existing row by its primary key locks that row only, no gap.
@@ -240,7 +258,9 @@ export class Outbox {
         `UPDATE ${this.tables.keys} SET last_seq = LAST_INSERT_ID(last_seq + ?) WHERE topic = ? AND event_key = ?`,
         [count, event.topic, key],
       );
-    } else {
+    }
+    // Without a pool, or when the row's creation did not commit, create it in the caller's transaction.
+    if (result === undefined || result.affectedRows === 0) {
       result = await executor.execute(
         `INSERT INTO ${this.tables.keys} (topic, event_key, last_seq) VALUES (?, ?, LAST_INSERT_ID(?))
          ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + ?)`,
