@@ -256,22 +256,31 @@ export class Relay {
 
   /**
    * Sends each key's rows one at a time, in order, marking each after its acknowledgement. A key
-   * stops at its first failing row, which is the one counted (and parked) for the failure.
+   * stops at its first failing row, which is the one counted (and parked) for the failure. When
+   * nothing went through and every error was transient, Kafka itself is unavailable: nothing is
+   * counted, and the batch waits for the relay's back-off.
    */
   async #sendKeyByKey(executor: SqlExecutor, rows: readonly OutboxRow[], tokens: ReadonlyMap<number, bigint>): Promise<void> {
+    const failures: { row: OutboxRow; error: RelaySendError }[] = [];
+    let sent = 0;
     for (const keyRows of groupByKey(rows)) {
       for (const row of keyRows) {
         try {
           await this.#send([row]);
         } catch (error) {
           if (!(error instanceof RelaySendError)) throw error;
-          await this.#recordFailure(executor, row, error);
+          failures.push({ row, error });
           await this.#reconnectProducer();
           break;
         }
         await this.#mark(executor, [row], tokens);
+        sent += 1;
       }
     }
+    if (sent === 0 && failures.every((failure) => isTransient(failure.error))) {
+      throw new RelaySendError(`Kafka is unavailable: ${failures[0]?.error.message ?? 'no row could be sent'}`, failures[0]?.error);
+    }
+    for (const failure of failures) await this.#recordFailure(executor, failure.row, failure.error);
   }
 
   async #recordFailure(executor: SqlExecutor, head: OutboxRow, error: RelaySendError): Promise<void> {
@@ -360,6 +369,12 @@ export class Relay {
       await connection.release();
     }
   }
+}
+
+/** True when kafkajs marked the send's error (or the error under its retries) as retriable. */
+function isTransient(error: RelaySendError): boolean {
+  const cause = error.cause as { retriable?: boolean; originalError?: { retriable?: boolean } } | undefined;
+  return (cause?.originalError?.retriable ?? cause?.retriable) === true;
 }
 
 /** Splits rows into one list per topic and key, each in id (and so key_seq) order. */
