@@ -21,21 +21,18 @@ export async function createFlightsTable(pool: Pool): Promise<void> {
  * business table and publish one FlightRecorded event each through the outbox.
  */
 export async function recordFlights(pool: Pool, outbox: Outbox, flights: readonly Flight[]): Promise<void> {
-  const connection = await pool.getConnection();
-  try {
-    await connection.beginTransaction();
-    for (const flight of flights) {
-      await connection.query(
-        'INSERT INTO flights (flight_id, departure, delay_minutes, distance_miles, origin, destination) VALUES (?, ?, ?, ?, ?, ?)',
-        [flight.flight_id, new Date(flight.departure), flight.delay_minutes, flight.distance_miles, flight.origin, flight.destination],
-      );
-      await outbox.publish(connection, flightRecorded, flight);
-    }
-    await connection.commit();
-  } catch (error) {
-    await connection.rollback();
-    throw error;
-  } finally {
-    await connection.release();
-  }
+  await outbox.transaction(pool, async (tx) => {
+    await tx.batch(
+      'INSERT INTO flights (flight_id, departure, delay_minutes, distance_miles, origin, destination) VALUES (?, ?, ?, ?, ?, ?)',
+      flights.map((flight) => [
+        flight.flight_id,
+        new Date(flight.departure),
+        flight.delay_minutes,
+        flight.distance_miles,
+        flight.origin,
+        flight.destination,
+      ]),
+    );
+    await outbox.publishMany(tx, flightRecorded, flights);
+  });
 }

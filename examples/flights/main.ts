@@ -40,6 +40,8 @@ async function main(): Promise<number> {
 
   console.log('Preparing: a fresh database, topic and dataset');
   const pool = await freshDatabase(stack.mariadbUrl);
+  // The outbox creates new keys' counter rows on a small pool of its own.
+  const keyPool = mariadb.createPool({ ...poolConfig(stack.mariadbUrl), connectionLimit: 2 });
   await bigquery.dataset(dataset).delete({ force: true }).catch(() => undefined);
   await recreateTopic(kafka, flightRecorded.topic, 3);
   const registry = new EventRegistry({ url: stack.schemaRegistryUrl });
@@ -61,7 +63,7 @@ async function main(): Promise<number> {
     const flights = await loadFlights();
     console.log(`Writing ${flights.length} flights to MariaDB, ${flightsPerTransaction} per transaction, each with its event`);
     const startedAt = performance.now();
-    const outbox = new Outbox({ registry });
+    const outbox = new Outbox({ registry, pool: keyPool });
     for (let start = 0; start < flights.length; start += flightsPerTransaction) {
       await recordFlights(pool, outbox, flights.slice(start, start + flightsPerTransaction));
     }
@@ -94,6 +96,7 @@ async function main(): Promise<number> {
     await runner.stop();
     await relay.stop();
     await pool.end();
+    await keyPool.end();
   }
 }
 
@@ -103,9 +106,7 @@ async function freshDatabase(serverUrl: string): Promise<Pool> {
   await admin.query(`CREATE DATABASE ${database}`);
   await admin.end();
 
-  const url = new URL(serverUrl);
-  url.pathname = `/${database}`;
-  const pool = mariadb.createPool({ ...parsePoolUrl(url), connectionLimit: 5 });
+  const pool = mariadb.createPool({ ...poolConfig(serverUrl), connectionLimit: 5 });
   const connection = await pool.getConnection();
   try {
     await migrateOutbox(mariadbExecutor(connection));
@@ -116,7 +117,10 @@ async function freshDatabase(serverUrl: string): Promise<Pool> {
   return pool;
 }
 
-function parsePoolUrl(url: URL): PoolConfig {
+/** Pool settings for the demo database on the server at `serverUrl`. */
+function poolConfig(serverUrl: string): PoolConfig {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
   return {
     host: url.hostname,
     port: Number(url.port),
