@@ -159,9 +159,14 @@ export class Outbox {
     const rows: unknown[][] = [];
     const schemaId = this.#registry.schemaId(untypedEvent);
     const headers = encodeHeaders(options);
+    const lastSeqs = await this.#reserveKeySeqs(
+      executor,
+      untypedEvent,
+      keys.map((key) => ({ key, count: byKey.get(key)!.length })),
+    );
     for (const key of keys) {
       const indexes = byKey.get(key)!;
-      const lastSeq = await this.#nextKeySeq(executor, untypedEvent, key, indexes.length);
+      const lastSeq = lastSeqs.get(key)!;
       indexes.forEach((payloadIndex, position) => {
         const keySeq = lastSeq - BigInt(indexes.length - 1 - position);
         const eventId = randomUUID();
@@ -244,6 +249,42 @@ export class Outbox {
       );
     }
     return key;
+  }
+
+  /**
+   * Reserves sequence numbers for many keys, given in sorted order, and returns each key's last
+   * one. With a pool, existing counter rows are bumped by one UPDATE per 1,000 keys, which locks
+   * them in primary key order; any other key goes through `#nextKeySeq` one by one.
+   */
+  async #reserveKeySeqs(
+    executor: SqlExecutor,
+    event: AnyEventDefinition,
+    requests: readonly { key: string; count: number }[],
+  ): Promise<Map<string, bigint>> {
+    const lastSeqs = new Map<string, bigint>();
+    if (this.#pool) {
+      for (const request of requests) await this.#ensureKeyRow(event.topic, request.key);
+      for (let start = 0; start < requests.length; start += bulkInsertRows) {
+        const chunk = requests.slice(start, start + bulkInsertRows);
+        const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+        const keyList = chunk.map(() => '?').join(', ');
+        await executor.execute(
+          `UPDATE ${this.tables.keys} SET last_seq = last_seq + CASE event_key ${cases} END
+            WHERE topic = ? AND event_key IN (${keyList})`,
+          [...chunk.flatMap((request) => [request.key, request.count]), event.topic, ...chunk.map((request) => request.key)],
+        );
+        // The rows are locked by this transaction now, so this read sees the values just written.
+        const current = await executor.query(
+          `SELECT event_key, last_seq FROM ${this.tables.keys} WHERE topic = ? AND event_key IN (${keyList})`,
+          [event.topic, ...chunk.map((request) => request.key)],
+        );
+        for (const row of current) lastSeqs.set(row.event_key as string, BigInt(row.last_seq as bigint));
+      }
+    }
+    for (const request of requests) {
+      if (!lastSeqs.has(request.key)) lastSeqs.set(request.key, await this.#nextKeySeq(executor, event, request.key, request.count));
+    }
+    return lastSeqs;
   }
 
   /** Reserves `count` sequence numbers of the key and returns the last one. */
