@@ -15,9 +15,9 @@ export interface LeaseChanges {
 
 /**
  * The leases of one relay on buckets of keys. Expiry is measured on the database clock only, so
- * relays with skewed clocks still agree. Each grant bumps the bucket's fencing token; marking rows
- * as published checks it, so a relay whose lease expired (a long pause, a lost connection) cannot
- * mark anything even if it does not know yet that it lost the lease.
+ * relays with skewed clocks still agree. Each grant bumps the bucket's fencing token, and marking
+ * rows as published checks it. So a relay whose lease expired (a long pause, a lost connection)
+ * cannot mark anything, even before it learns that it lost the lease.
  *
  * Fair sharing: every relay heartbeats into the relay table; a relay takes at most
  * ceil(buckets / live relays) buckets and hands back any above that, so a new relay gets work.

@@ -37,7 +37,7 @@ export interface OutboxOptions {
   readonly bucketCount?: number;
   /**
    * Pool on which the outbox creates a key's counter row, in a short transaction of its own, the
-   * first time it sees the key. Without it the counter row is created inside the caller's
+   * first time it publishes the key. Without it the counter row is created inside the caller's
    * transaction, where InnoDB's gap locks can deadlock two transactions that publish new keys at
    * the same time (MariaDB then rolls one back with error 1213, and the caller must retry it).
    *
@@ -130,9 +130,9 @@ export class Outbox {
   }
 
   /**
-   * Publishes many events of one type in the caller's transaction, with one counter update per key
-   * and one multi-row INSERT per 1,000 events. Keys are locked in sorted order, so two
-   * transactions that publish overlapping keys this way cannot deadlock each other.
+   * Publishes many events of one type in the caller's transaction, with one multi-row INSERT per
+   * 1,000 events. Counter rows are locked in sorted key order, so two such transactions over keys
+   * whose counter rows exist do not deadlock each other (new keys: see the `pool` option).
    */
   async publishMany<E extends AnyEventDefinition>(
     tx: TransactionHandle,
@@ -214,7 +214,7 @@ export class Outbox {
 
   /**
    * Creates the key's counter row in a statement of its own, so no lock of it outlives the
-   * statement. It never waits long: a row another transaction holds locked exists already.
+   * statement. A lock wait of over one second ends the attempt, because a locked row exists.
    */
   async #ensureKeyRow(topic: string, key: string): Promise<void> {
     const id = `${topic}\u0000${key}`;
@@ -253,8 +253,8 @@ export class Outbox {
 
   /**
    * Reserves sequence numbers for many keys, given in sorted order, and returns each key's last
-   * one. With a pool, existing counter rows are bumped by one UPDATE per 1,000 keys, which locks
-   * them in primary key order; any other key goes through `#nextKeySeq` one by one.
+   * one. With a pool, one UPDATE per 1,000 keys bumps the existing counter rows and locks them in
+   * primary key order. Every other key goes through `#nextKeySeq` one by one.
    */
   async #reserveKeySeqs(
     executor: SqlExecutor,
@@ -273,7 +273,7 @@ export class Outbox {
             WHERE topic = ? AND event_key IN (${keyList})`,
           [...chunk.flatMap((request) => [request.key, request.count]), event.topic, ...chunk.map((request) => request.key)],
         );
-        // The rows are locked by this transaction now, so this read sees the values just written.
+        // The rows are locked by this transaction now, so this read returns the values just written.
         const current = await executor.query(
           `SELECT event_key, last_seq FROM ${this.tables.keys} WHERE topic = ? AND event_key IN (${keyList})`,
           [event.topic, ...chunk.map((request) => request.key)],

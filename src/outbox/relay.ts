@@ -348,8 +348,8 @@ export class Relay {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
-      // An idempotent kafkajs producer retries without end by default; the relay needs the
-      // failure to reach it, to try key by key and park a key that keeps failing.
+      // An idempotent kafkajs producer retries without end by default. The relay needs the
+      // failure to reach it, so that it can send row by row and park a key that keeps failing.
       retry: { retries: 3, maxRetryTime: 5000 },
     });
     await this.#producer.connect();

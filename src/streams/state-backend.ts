@@ -4,7 +4,7 @@ export interface StatePosition {
   readonly offset: number;
   /**
    * The outbox `key_seq` of that event, when it came through the outbox. A relay may send an event
-   * twice, at two offsets; the sequence number tells the second copy apart.
+   * twice, at two offsets; the sequence number identifies the second copy.
    */
   readonly sequence?: number | undefined;
 }

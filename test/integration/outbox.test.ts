@@ -3,7 +3,17 @@ import { after, before, describe, it } from 'node:test';
 
 import type { Consumer } from 'kafkajs';
 
-import { InvalidPayloadError, Outbox, Relay, defineEvent, ensureTopics, headersToStrings } from '../../src/index.ts';
+import {
+  InvalidPayloadError,
+  Outbox,
+  Relay,
+  defineEvent,
+  deletePublished,
+  ensureTopics,
+  headersToStrings,
+  mariadbExecutor,
+  outboxTables,
+} from '../../src/index.ts';
 import { createTestDatabase, eventually, testKafka, testRegistry, uniqueName } from '../support/stack.ts';
 import type { TestDatabase } from '../support/stack.ts';
 
@@ -117,6 +127,37 @@ describe('outbox and relay against MariaDB and Kafka', () => {
     const [keyRows] = await database.pool.query('SELECT COUNT(*) AS n FROM tributary_outbox_key WHERE event_key = ?', ['acct-3']);
     assert.equal(Number(outboxRows.n), 0);
     assert.equal(Number(keyRows.n), 0);
+  });
+
+  it('sends the traceparent and custom headers of an event', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await outbox.transaction(database.pool, (tx) =>
+      outbox.publish(tx, paymentTaken, { payment_id: 'p-traced', account: 'acct-4', amount_cents: 1 }, { traceparent, headers: { tenant: 't-1' } }),
+    );
+    await eventually('the traced event', 20_000, async () => received.some((r) => r.value.payment_id === 'p-traced'));
+    const traced = received.find((r) => r.value.payment_id === 'p-traced')!;
+    assert.equal(traced.headers.traceparent, traceparent);
+    assert.equal(traced.headers.tenant, 't-1');
+  });
+
+  it('deletes published rows past retention and never unpublished ones', async () => {
+    await database.pool.query(
+      "INSERT INTO tributary_outbox (event_id, event_name, topic, event_key, bucket, key_seq, schema_id, payload, published_at) VALUES " +
+        "('00000000-0000-4000-8000-000000000001', 'Old', 'old.topic', 'k', 0, 1, 1, 'x', CURRENT_TIMESTAMP(6) - INTERVAL 8 DAY)",
+    );
+    const connection = await database.pool.getConnection();
+    try {
+      const executor = mariadbExecutor(connection);
+      const [before] = await connection.query('SELECT COUNT(*) AS n FROM tributary_outbox WHERE published_at IS NULL');
+      assert.equal(await deletePublished(executor, outboxTables(), 7 * 24 * 3600, 1000), 1);
+      const [old] = await connection.query("SELECT COUNT(*) AS n FROM tributary_outbox WHERE event_name = 'Old'");
+      assert.equal(Number(old.n), 0);
+      assert.equal(await deletePublished(executor, outboxTables(), 0, 1000) >= 1, true, 'recently published rows go with retention 0');
+      const [after] = await connection.query('SELECT COUNT(*) AS n FROM tributary_outbox WHERE published_at IS NULL');
+      assert.equal(Number(after.n), Number(before.n));
+    } finally {
+      await connection.release();
+    }
   });
 
   it('numbers the events of a key without gaps', async () => {
