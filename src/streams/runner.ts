@@ -10,6 +10,7 @@ import { TributaryMetrics, silentLogger } from '../observe/index.ts';
 import { positiveInteger } from '../options.ts';
 import { BatchProcessor } from './batch-processor.ts';
 import { sendDeadLetters } from './dead-letters.ts';
+import type { DeadLetter } from './dead-letters.ts';
 import type { EventSink } from './event-sink.ts';
 import { headersToStrings } from './input-record.ts';
 import type { InputRecord } from './input-record.ts';
@@ -203,7 +204,7 @@ export class Runner {
     await heartbeat();
   }
 
-  #record(topic: string, processed: number, skipped: number, deadLetters: readonly { code: string; record: InputRecord; reason: string; stage: string }[]): void {
+  #record(topic: string, processed: number, skipped: number, deadLetters: readonly DeadLetter[]): void {
     this.#metrics.runnerRecords.inc({ topic, outcome: 'processed' }, processed);
     if (skipped > 0) this.#metrics.runnerRecords.inc({ topic, outcome: 'skipped' }, skipped);
     for (const letter of deadLetters) {
