@@ -16,14 +16,17 @@ function isLoopback(host: string): boolean {
 
 const originalConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
-  const first = args[0];
+  // net.connect() and http agents pass their already normalized arguments as one array,
+  // [options, callback]; a direct socket.connect() call passes (options) or (port, host).
+  const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
   const options = (typeof first === 'object' && first !== null ? first : { port: first, host: args[1] }) as {
     host?: unknown;
     port?: unknown;
-    path?: unknown;
   };
-  const host = typeof options.host === 'string' ? options.host : 'localhost';
-  if (options.path === undefined && !isLoopback(host)) {
+  // No host means localhost (or a Unix socket path); any host given must be loopback. HTTP agents
+  // pass `path: null` next to the host, so the presence of `path` proves nothing.
+  const host = typeof options.host === 'string' ? options.host : undefined;
+  if (host !== undefined && !isLoopback(host)) {
     outsideAttempts.push(`connect ${host}:${String(options.port)}`);
     process.nextTick(() => this.destroy(new Error(`loopback guard blocked a connection to ${host}:${String(options.port)}`)));
     return this;
