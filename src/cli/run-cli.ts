@@ -18,7 +18,7 @@ Commands:
   migrate                               Create or upgrade the outbox tables.
   backlog                               Print the number of events not yet published to Kafka.
   parked list                           List keys the relay parked, with the error and attempts.
-  parked release --topic T --key K     Release a parked key; its events resume in order.
+  parked release --topic T --key K      Release a parked key; its events resume in order.
 
 Options:
   --mariadb-url URL     mariadb://user:password@host:port/database (default: $TRIBUTARY_MARIADB_URL)
@@ -31,17 +31,24 @@ type Output = (line: string) => void;
 
 /** Runs one `tributary` command and returns the process exit code. */
 export async function runCli(argv: string[], print: Output = console.log, printError: Output = console.error): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      'mariadb-url': { type: 'string' },
-      'table-prefix': { type: 'string' },
-      topic: { type: 'string' },
-      key: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'mariadb-url': { type: 'string' },
+        'table-prefix': { type: 'string' },
+        topic: { type: 'string' },
+        key: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    printError(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const command = positionals.join(' ');
   if (values.help || command === '') {
     print(usage);
@@ -66,11 +73,7 @@ export async function runCli(argv: string[], print: Output = console.log, printE
       return 0;
     },
     'parked release': async (executor) => {
-      if (!values.topic || !values.key) {
-        printError('parked release needs --topic and --key: the topic and key shown by `tributary parked list`.');
-        return 2;
-      }
-      const released = await releaseParkedKey(executor, outboxTables(values['table-prefix']), values.topic, values.key);
+      const released = await releaseParkedKey(executor, outboxTables(values['table-prefix']), values.topic!, values.key!);
       if (!released) {
         printError(`Key ${JSON.stringify(values.key)} of topic ${values.topic} is not parked; see \`tributary parked list\`.`);
         return 1;
@@ -81,7 +84,12 @@ export async function runCli(argv: string[], print: Output = console.log, printE
   };
   const run = commands[command];
   if (!run) {
-    printError(`Unknown command ${JSON.stringify(command)}.\n\n${usage}`);
+    const hint = command === 'parked' ? ' Use `parked list` or `parked release`.' : '';
+    printError(`Unknown command ${JSON.stringify(command)}.${hint}\n\n${usage}`);
+    return 2;
+  }
+  if (command === 'parked release' && (!values.topic || !values.key)) {
+    printError('parked release needs --topic and --key: the topic and key shown by `tributary parked list`.');
     return 2;
   }
   const url = values['mariadb-url'] ?? process.env.TRIBUTARY_MARIADB_URL;
@@ -90,9 +98,21 @@ export async function runCli(argv: string[], print: Output = console.log, printE
     return 2;
   }
 
-  const connection = await mariadb.createConnection(url);
+  let connection;
+  try {
+    connection = await mariadb.createConnection(url);
+  } catch (error) {
+    printError(`Cannot connect to MariaDB with the URL given: ${(error as Error).message}. Check --mariadb-url.`);
+    return 1;
+  }
   try {
     return await run(mariadbExecutor(connection));
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+      printError(`${(error as Error).message.split('\n')[0]}. Run \`tributary migrate\` first, or check --table-prefix.`);
+      return 1;
+    }
+    throw error;
   } finally {
     await connection.end();
   }
