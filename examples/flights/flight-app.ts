@@ -17,8 +17,8 @@ export async function createFlightsTable(pool: Pool): Promise<void> {
 }
 
 /**
- * What a request handler of the product does: in one transaction, insert the flights into the
- * business table and publish one FlightRecorded event each through the outbox.
+ * Records flights as a request handler of the product would: in one transaction, inserts them into
+ * the business table and publishes one FlightRecorded event each through the outbox.
  */
 export async function recordFlights(pool: Pool, outbox: Outbox, flights: readonly Flight[]): Promise<void> {
   await outbox.transaction(pool, async (tx) => {

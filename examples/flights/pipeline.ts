@@ -1,7 +1,7 @@
 import { Topology, bigQueryTable } from '../../src/index.ts';
 import { airportDelayStats, delayedThresholdMinutes, flightRecorded } from './events.ts';
 
-/** Every flight to the `flight_events` table, and delay statistics per origin airport. */
+/** Builds the demo topology: every flight to the `flight_events` table, and delay statistics per origin airport. */
 export function flightsTopology(): Topology {
   const topology = new Topology();
   const flights = topology.stream(flightRecorded);

@@ -19,7 +19,7 @@ export interface LeaseChanges {
  * rows as published checks it. So a relay whose lease expired (a long pause, a lost connection)
  * cannot mark anything, even before it learns that it lost the lease.
  *
- * Fair sharing: every relay heartbeats into the relay table; a relay takes at most
+ * Fair sharing: every relay heartbeats into the relay table. A relay takes at most
  * ceil(buckets / live relays) buckets and hands back any above that, so a new relay gets work.
  */
 export class BucketLeases {

@@ -38,8 +38,8 @@ export interface OutboxOptions {
   /**
    * Pool on which the outbox creates a key's counter row, in a short transaction of its own, the
    * first time it publishes the key. Without it the counter row is created inside the caller's
-   * transaction, where InnoDB's gap locks can deadlock two transactions that publish new keys at
-   * the same time (MariaDB then rolls one back with error 1213, and the caller must retry it).
+   * transaction. There, InnoDB's gap locks can deadlock two transactions that publish new keys at
+   * the same time: MariaDB then rolls one back with error 1213, and the caller must retry it.
    *
    * The first publish of each key borrows a connection for one statement while the caller's
    * transaction holds its own: give a pool with spare connections, or a small pool of its own.

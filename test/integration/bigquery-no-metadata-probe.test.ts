@@ -80,8 +80,8 @@ describe('BigQuery emulator client', () => {
 
   it('guard sees the probe of a client left to its defaults', async () => {
     // The control: without the emulator settings the official client looks for the metadata server.
-    // The guard blocks the attempt before any packet leaves this machine, which the guard's own
-    // test has just checked; without that check the control must not run.
+    // The guard blocks the attempt before any packet leaves this machine. The guard's own test has
+    // just checked that, and without that check the control must not run.
     assert.ok(guardVerified, 'the loopback guard is not verified, so the control case was not run');
     delete process.env.METADATA_SERVER_DETECTION;
     outsideAttempts.length = 0;

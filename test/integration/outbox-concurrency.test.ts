@@ -49,8 +49,8 @@ describe('concurrent writers on a few hot keys', () => {
     const committed = new Set<string>();
     const rolledBack = new Set<string>();
 
-    // 16 writers, 25 transactions each; every transaction publishes to one or two hot keys, holds
-    // its locks for a random time, and one in five rolls back.
+    // 16 writers run 25 transactions each. Every transaction publishes to one or two hot keys and
+    // holds its locks for a random time, and one in five rolls back.
     await Promise.all(
       Array.from({ length: 16 }, async (_, writer) => {
         for (let step = 0; step < 25; step++) {

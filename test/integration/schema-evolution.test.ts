@@ -76,7 +76,7 @@ describe('schema evolution', () => {
     }
   }
 
-  it('adds a NULLABLE column for a new field with a default, without code changes', async () => {
+  it('adds a NULLABLE column for a defaulted field', async () => {
     await ensureTopics(kafka, [{ topic, partitions: 1 }]);
     const producer = kafka.producer();
     await producer.connect();

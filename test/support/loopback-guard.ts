@@ -16,8 +16,8 @@ function isLoopback(host: string): boolean {
 
 const originalConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]): net.Socket {
-  // net.connect() and http agents pass their already normalized arguments as one array,
-  // [options, callback]; a direct socket.connect() call passes (options) or (port, host).
+  // net.connect() and HTTP agents pass their already normalized arguments as one array,
+  // [options, callback]. A direct socket.connect() call passes (options) or (port, host).
   const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
   const options = (typeof first === 'object' && first !== null ? first : { port: first, host: args[1] }) as {
     host?: unknown;

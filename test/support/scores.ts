@@ -1,6 +1,6 @@
 import { Topology, bigQueryTable, defineEvent, defineStore } from '../../src/index.ts';
 
-/** A small event and topology that the pipeline tests share with the runner child process. */
+/** Defines the event, store and topology that the pipeline tests share with the runner child process. */
 export function scoreEvents(topic: string) {
   const scoreRecorded = defineEvent({
     name: 'ScoreRecorded',

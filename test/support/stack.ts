@@ -10,7 +10,7 @@ import { EventRegistry, createEmulatorClient, mariadbExecutor, migrateOutbox } f
 
 export const stack = localStack();
 
-/** A name no other test uses: prefix, then 8 random hex characters. */
+/** Returns a name no other test uses: the prefix, then 8 random hex characters. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
