@@ -71,8 +71,8 @@ export class LifecycleError extends TributaryError {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') {
-    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-    return `${JSON.stringify(shown)} (string)`;
+    const truncated = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+    return `${JSON.stringify(truncated)} (string)`;
   }
   if (typeof value === 'bigint') return `${value}n (bigint)`;
   if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;

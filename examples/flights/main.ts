@@ -7,7 +7,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import mariadb from 'mariadb';
-import type { Pool, PoolConfig } from 'mariadb';
+import type { Pool } from 'mariadb';
 
 import {
   EventRegistry,
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   console.log('Preparing: a fresh database, topic and dataset');
   const pool = await freshDatabase(stack.mariadbUrl);
   // The outbox creates new keys' counter rows on a small pool of its own.
-  const keyPool = mariadb.createPool({ ...poolConfig(stack.mariadbUrl), connectionLimit: 2 });
+  const keyPool = mariadb.createPool(`${demoDatabaseUrl(stack.mariadbUrl)}?connectionLimit=2`);
   await bigquery.dataset(dataset).delete({ force: true }).catch(() => undefined);
   await recreateTopic(kafka, flightRecorded.topic, 3);
   const registry = new EventRegistry({ url: stack.schemaRegistryUrl });
@@ -106,7 +106,7 @@ async function freshDatabase(serverUrl: string): Promise<Pool> {
   await admin.query(`CREATE DATABASE ${database}`);
   await admin.end();
 
-  const pool = mariadb.createPool({ ...poolConfig(serverUrl), connectionLimit: 5 });
+  const pool = mariadb.createPool(`${demoDatabaseUrl(serverUrl)}?connectionLimit=5`);
   const connection = await pool.getConnection();
   try {
     await migrateOutbox(mariadbExecutor(connection));
@@ -117,17 +117,11 @@ async function freshDatabase(serverUrl: string): Promise<Pool> {
   return pool;
 }
 
-/** Pool settings for the demo database on the server at `serverUrl`. */
-function poolConfig(serverUrl: string): PoolConfig {
+/** Returns the URL of the demo database on the server at `serverUrl`. */
+function demoDatabaseUrl(serverUrl: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
-  return {
-    host: url.hostname,
-    port: Number(url.port),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    database: url.pathname.slice(1),
-  };
+  return url.toString();
 }
 
 function readStats(rows: Record<string, unknown>[]): Map<string, AirportStats> {

@@ -4,10 +4,10 @@ import { TributaryError } from '../errors.ts';
 
 /** A column exists with a different type than the schema now needs. */
 export class IncompatibleColumnError extends TributaryError {
-  constructor(table: string, column: string, existing: string, wanted: string) {
+  constructor(table: string, column: string, existing: string, target: string) {
     super(
       'SCHEMA_INCOMPATIBLE',
-      `Column ${column} of BigQuery table ${table} is ${existing} but the event schema now needs ${wanted}. ` +
+      `Column ${column} of BigQuery table ${table} is ${existing} but the event schema now needs ${target}. ` +
         'BigQuery cannot change a column type in place: add a new field under another name instead.',
     );
   }
@@ -21,32 +21,32 @@ export interface SchemaChange {
 }
 
 /**
- * Computes the table schema that contains both the existing columns and the wanted ones. Columns
+ * Computes the table schema that contains both the existing columns and the target ones. Columns
  * are only added, as NULLABLE, and never removed, so older rows and readers keep working.
  */
-export function planSchemaChange(table: string, existing: readonly TableField[], wanted: readonly TableField[]): SchemaChange {
+export function planSchemaChange(table: string, existing: readonly TableField[], target: readonly TableField[]): SchemaChange {
   const added: string[] = [];
-  const fields = mergeFields(table, existing, wanted, '', added);
+  const fields = mergeFields(table, existing, target, '', added);
   return { fields, added };
 }
 
-function mergeFields(table: string, existing: readonly TableField[], wanted: readonly TableField[], prefix: string, added: string[]): TableField[] {
+function mergeFields(table: string, existing: readonly TableField[], target: readonly TableField[], prefix: string, added: string[]): TableField[] {
   const merged = existing.map((field) => ({ ...field }));
-  for (const want of wanted) {
-    const path = `${prefix}${want.name}`;
-    const current = merged.find((field) => field.name?.toLowerCase() === want.name?.toLowerCase());
+  for (const targetField of target) {
+    const path = `${prefix}${targetField.name}`;
+    const current = merged.find((field) => field.name?.toLowerCase() === targetField.name?.toLowerCase());
     if (!current) {
-      merged.push(asAddable(want));
+      merged.push(asAddable(targetField));
       added.push(path);
       continue;
     }
     const currentType = normalizeType(current.type);
-    const wantedType = normalizeType(want.type);
-    if (currentType !== wantedType || (current.mode === 'REPEATED') !== (want.mode === 'REPEATED')) {
-      throw new IncompatibleColumnError(table, path, describe(current), describe(want));
+    const targetType = normalizeType(targetField.type);
+    if (currentType !== targetType || (current.mode === 'REPEATED') !== (targetField.mode === 'REPEATED')) {
+      throw new IncompatibleColumnError(table, path, describe(current), describe(targetField));
     }
-    if (wantedType === 'RECORD') {
-      current.fields = mergeFields(table, current.fields ?? [], want.fields ?? [], `${path}.`, added);
+    if (targetType === 'RECORD') {
+      current.fields = mergeFields(table, current.fields ?? [], targetField.fields ?? [], `${path}.`, added);
     }
   }
   return merged;

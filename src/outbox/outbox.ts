@@ -42,7 +42,7 @@ export interface OutboxOptions {
    * the same time: MariaDB then rolls one back with error 1213, and the caller must retry it.
    *
    * The first publish of each key borrows a connection for one statement while the caller's
-   * transaction holds its own: give a pool with spare connections, or a small pool of its own.
+   * transaction keeps its own, so give a pool with spare connections, or a small pool of its own.
    */
   readonly pool?: Pool;
 }
@@ -110,10 +110,7 @@ export class Outbox {
 
     const keySeq = await this.#nextKeySeq(executor, untypedEvent, key);
     const eventId = randomUUID();
-    await executor.execute(
-      `INSERT INTO ${this.tables.outbox}
-         (event_id, event_name, topic, event_key, bucket, key_seq, schema_id, payload, headers)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    await this.#insertRows(executor, [
       [
         eventId,
         event.name,
@@ -125,7 +122,7 @@ export class Outbox {
         value,
         encodeHeaders(options),
       ],
-    );
+    ]);
     return { eventId, key, keySeq };
   }
 
@@ -176,6 +173,12 @@ export class Outbox {
       });
     }
 
+    await this.#insertRows(executor, rows);
+    return published;
+  }
+
+  /** Inserts outbox rows (values in column order), one multi-row INSERT per 1,000 rows. */
+  async #insertRows(executor: SqlExecutor, rows: readonly unknown[][]): Promise<void> {
     for (let start = 0; start < rows.length; start += bulkInsertRows) {
       const chunk = rows.slice(start, start + bulkInsertRows);
       await executor.execute(
@@ -185,7 +188,6 @@ export class Outbox {
         chunk.flat(),
       );
     }
-    return published;
   }
 
   /**

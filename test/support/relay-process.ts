@@ -7,15 +7,7 @@ import mariadb from 'mariadb';
 import { Relay, createJsonLogger } from '../../src/index.ts';
 import { testKafka } from './stack.ts';
 
-const url = new URL(process.env.TEST_DATABASE_URL!);
-const pool = mariadb.createPool({
-  host: url.hostname,
-  port: Number(url.port),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-  database: url.pathname.slice(1),
-  connectionLimit: 2,
-});
+const pool = mariadb.createPool(`${process.env.TEST_DATABASE_URL!}?connectionLimit=2`);
 const relay = new Relay({
   pool,
   kafka: testKafka(process.env.TEST_RELAY_ID),

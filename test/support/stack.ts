@@ -47,14 +47,7 @@ export async function createTestDatabase(connectionLimit = 10): Promise<TestData
   url.pathname = `/${name}`;
   const pools: Pool[] = [];
   const createPool = (limit: number): Pool => {
-    const created = mariadb.createPool({
-      host: url.hostname,
-      port: Number(url.port),
-      user: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-      database: name,
-      connectionLimit: limit,
-    });
+    const created = mariadb.createPool(`${url.toString()}?connectionLimit=${limit}`);
     pools.push(created);
     return created;
   };
